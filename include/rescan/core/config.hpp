@@ -1,0 +1,32 @@
+// Compiler glue shared by every header: host/device annotations, index type, debug checks.
+#pragma once
+
+#include <cstddef>
+
+#if defined(__CUDACC__)
+#define RESCAN_HOST_DEVICE __host__ __device__
+#else
+#define RESCAN_HOST_DEVICE
+#endif
+
+// Bounds checks on view element access: on in debug builds (no NDEBUG), or when the user
+// defines RESCAN_BOUNDS_CHECK=1. Device code never checks (no exceptions there).
+#if !defined(RESCAN_BOUNDS_CHECK)
+#if defined(NDEBUG)
+#define RESCAN_BOUNDS_CHECK 0
+#else
+#define RESCAN_BOUNDS_CHECK 1
+#endif
+#endif
+
+namespace rescan {
+
+// Signed, so that strides may be negative (a reversed sequence is a view, not a copy).
+using index_t = std::ptrdiff_t;
+
+namespace detail {
+template <class...>
+inline constexpr bool always_false = false;
+}  // namespace detail
+
+}  // namespace rescan

@@ -1,0 +1,152 @@
+// CPU backend of the scans and the linear recurrence: rows in parallel when there are enough of
+// them, otherwise each long row split across the threads (cpu/detail/chunked_scan.hpp).
+#pragma once
+
+#include <type_traits>
+
+#include "rescan/core/operators.hpp"
+#include "rescan/cpu/detail/chunked_scan.hpp"
+#include "rescan/cpu/detail/row_scan.hpp"
+#include "rescan/cpu/detail/segment_heads.hpp"
+#include "rescan/cpu/detail/simd_scan.hpp"
+#include "rescan/cpu/parallel.hpp"
+#include "rescan/scan/dispatch.hpp"
+
+namespace rescan::detail {
+
+// Offsets must be sorted and inside [0, L]; the message names the first one that is not.
+inline void check_segment_offsets(const char* function, const strided_view<const index_t, 1>& offsets, index_t length) {
+  for (index_t i = 0; i < offsets.extent(0); ++i) {
+    if (offsets(i) < 0 || offsets(i) > length) {
+      raise<value_error>(function, ": options.segment_offsets[", i, "] = ", offsets(i), " but must be in [0, L = ",
+                         length, "]");
+    }
+    if (i > 0 && offsets(i) < offsets(i - 1)) {
+      raise<value_error>(function, ": options.segment_offsets[", i, "] = ", offsets(i), " is less than options.segment_offsets[",
+                         i - 1, "] = ", offsets(i - 1), " (offsets must be sorted)");
+    }
+  }
+}
+
+// Calls job(row_segments) with the segment description of the options, where row_segments(row)
+// gives that row's segments in scan order.
+template <class T, class Job>
+void with_segments(const char* function, const scan_options<T>& options, index_t length, const Job& job) {
+  const bool reverse = options.direction == scan_direction::reverse;
+  if (options.segment_flags.data() != nullptr) {
+    const auto flags = reverse ? options.segment_flags.reversed(1) : options.segment_flags;
+    job([flags, reverse](index_t row) { return flag_segments{flags[row], reverse ? 1 : 0}; });
+  } else if (options.segment_offsets.extent(0) > 0) {
+    check_segment_offsets(function, options.segment_offsets, length);
+    const auto segments = offset_segments::from_offsets(options.segment_offsets, length, reverse);
+    job([&segments](index_t) -> const offset_segments& { return segments; });
+  } else {
+    job([](index_t) { return no_segments{}; });
+  }
+}
+
+// Runs row_job(row, threads_inside_row) over every row: rows in parallel when there are at least
+// as many rows as threads, otherwise one row after the other with all threads inside each row.
+template <class RowJob>
+void for_each_row(const cpu_t& backend, index_t rows, const RowJob& row_job) {
+  const int threads = thread_count(backend);
+  if (rows >= threads) {
+    parallel_for(threads, rows, [&](index_t row) { row_job(row, 1); });
+  } else {
+    for (index_t row = 0; row < rows; ++row) row_job(row, threads);
+  }
+}
+
+template <class View>
+View in_scan_order(const View& view, scan_direction direction) {
+  return direction == scan_direction::reverse ? view.reversed(1) : view;
+}
+
+// Inclusive scan of one row given by load/store in scan order; `initial` is the carry entering it.
+template <class T, class Op, class Load, class Store, class Segments>
+void inclusive_row(int threads, index_t length, carry<T> initial, const Op& op, const Load& load, const Store& store,
+                   const Segments& segments) {
+  chunked_row_scan(
+      threads, length, scan_chunk_length<T>(), initial,
+      [&](index_t begin, index_t end) { return summarize_stretch<T>(begin, end, op, load, segments.cursor(begin)); },
+      [&](const carry<T>& before, const stretch_summary<T>& summary) { return carry_after(before, summary, op); },
+      [&](index_t begin, index_t end, carry<T> before) {
+        return inclusive_stretch(begin, end, before, op, load, store, segments.cursor(begin));
+      });
+}
+
+template <>
+struct scan_kernels<cpu_t> {
+  template <class T, class Op>
+  static void inclusive(const cpu_t& backend, const strided_view<const T, 2>& in, const strided_view<T, 2>& out,
+                        const Op& op, const scan_options<T>& options) {
+    const auto input = in_scan_order(in, options.direction);
+    const auto output = in_scan_order(out, options.direction);
+    const index_t length = in.extent(1);
+    with_segments("inclusive_scan", options, length, [&](const auto& row_segments) {
+      for_each_row(backend, in.extent(0), [&](index_t row, int threads) {
+        const auto source = input[row];
+        const auto target = output[row];
+        const carry<T> initial = options.initial.data() ? carry<T>{options.initial(row), true} : carry<T>{};
+        using segments_type = std::decay_t<decltype(row_segments(row))>;
+        if constexpr (std::is_same_v<segments_type, no_segments>) {
+          if (simd_scan<T, Op>::applies(source, target)) {
+            simd_scan<T, Op>::inclusive_row(threads, length, initial, source.data(), target.data());
+            return;
+          }
+        }
+        inclusive_row(threads, length, initial, op, [&](index_t s) { return source(s); },
+                      [&](index_t s, const T& value) { target(s) = value; }, row_segments(row));
+      });
+    });
+  }
+
+  template <class T, class Op>
+  static void exclusive(const cpu_t& backend, const strided_view<const T, 2>& in, const strided_view<T, 2>& out,
+                        const T& init, const Op& op, const scan_options<T>& options) {
+    const auto input = in_scan_order(in, options.direction);
+    const auto output = in_scan_order(out, options.direction);
+    const index_t length = in.extent(1);
+    with_segments("exclusive_scan", options, length, [&](const auto& row_segments) {
+      for_each_row(backend, in.extent(0), [&](index_t row, int threads) {
+        const auto source = input[row];
+        const auto target = output[row];
+        const auto& segments = row_segments(row);
+        const auto load = [&](index_t s) { return source(s); };
+        chunked_row_scan(
+            threads, length, scan_chunk_length<T>(), options.initial.data() ? options.initial(row) : init,
+            [&](index_t begin, index_t end) { return summarize_stretch<T>(begin, end, op, load, segments.cursor(begin)); },
+            [&](const T& before, const stretch_summary<T>& summary) { return running_after(before, init, summary, op); },
+            [&](index_t begin, index_t end, const T& before) {
+              return exclusive_stretch(begin, end, before, init, op, load,
+                                       [&](index_t s, const T& value) { target(s) = value; }, segments.cursor(begin));
+            });
+      });
+    });
+  }
+
+  // The affine-pair scan with a and b read from their own arrays and only h = the pair's b written.
+  template <class T>
+  static void linear_recurrence(const cpu_t& backend, const strided_view<const T, 2>& a,
+                                const strided_view<const T, 2>& b, const strided_view<T, 2>& h,
+                                const scan_options<T>& options) {
+    const auto coefficient = in_scan_order(a, options.direction);
+    const auto offset = in_scan_order(b, options.direction);
+    const auto state = in_scan_order(h, options.direction);
+    const index_t length = a.extent(1);
+    with_segments("linear_recurrence", options, length, [&](const auto& row_segments) {
+      for_each_row(backend, a.extent(0), [&](index_t row, int threads) {
+        const auto a_row = coefficient[row];
+        const auto b_row = offset[row];
+        const auto h_row = state[row];
+        using pair = affine_pair<T>;
+        const carry<pair> initial = options.initial.data() ? carry<pair>{pair{T(1), options.initial(row)}, true}
+                                                            : carry<pair>{};
+        inclusive_row(threads, length, initial, affine_compose{}, [&](index_t s) { return pair{a_row(s), b_row(s)}; },
+                      [&](index_t s, const pair& value) { h_row(s) = value.b; }, row_segments(row));
+      });
+    });
+  }
+};
+
+}  // namespace rescan::detail

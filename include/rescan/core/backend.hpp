@@ -11,11 +11,16 @@ struct CUstream_st;  // the CUDA runtime's stream handle type; cudaStream_t is C
 namespace rescan {
 
 // The CPU backend: Eigen + OpenMP. threads = 0 uses every thread OpenMP offers.
+// flush_subnormals: inside rescan's CPU kernels (and only there: the caller's floating-point mode is
+// restored on return), results below the smallest normal number are flushed to zero. Long products
+// of factors in (0, 1), as in every SSM scan, otherwise get stuck at the smallest subnormal, where
+// each x86 multiply costs about a hundred cycles. Set it to false for IEEE gradual underflow.
 struct cpu_t {
   int threads = 0;
+  bool flush_subnormals = true;
 
   constexpr cpu_t() = default;
-  constexpr explicit cpu_t(int thread_count) : threads(thread_count) {}
+  constexpr explicit cpu_t(int thread_count, bool flush = true) : threads(thread_count), flush_subnormals(flush) {}
 };
 inline constexpr cpu_t cpu{};
 

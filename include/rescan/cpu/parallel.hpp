@@ -1,10 +1,12 @@
-// OpenMP glue: how many threads a cpu_t asks for, and a parallel loop over independent items.
-// Without OpenMP everything runs on the calling thread.
+// OpenMP glue: the team of threads a cpu_t asks for, a parallel loop over independent items, and
+// the floating-point mode every thread of the team runs in. Without OpenMP everything runs on the
+// calling thread.
 #pragma once
 
 #include <algorithm>
 
 #include "rescan/core/backend.hpp"
+#include "rescan/cpu/subnormals.hpp"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -12,28 +14,40 @@
 
 namespace rescan::detail {
 
-// Threads a call may use: backend.threads, or all OpenMP offers when it is 0.
-inline int thread_count(const cpu_t& backend) {
+// What a CPU kernel needs to know of its backend.
+struct cpu_team {
+  int threads = 1;
+  bool flush_subnormals = true;
+
+  cpu_team with_threads(int count) const { return {count, flush_subnormals}; }
+};
+
+// backend.threads, or all the threads OpenMP offers when it is 0.
+inline cpu_team team_of(const cpu_t& backend) {
 #if defined(_OPENMP)
-  return backend.threads > 0 ? backend.threads : omp_get_max_threads();
+  return {backend.threads > 0 ? backend.threads : omp_get_max_threads(), backend.flush_subnormals};
 #else
-  (void)backend;
-  return 1;
+  return {1, backend.flush_subnormals};
 #endif
 }
 
-// Calls body(i) for i in [0, count), spread over at most `threads` threads in static contiguous
-// blocks (the assignment of items to threads never changes results).
+// Calls body(i) for i in [0, count), spread over the team in static contiguous blocks (which
+// thread runs an item never changes its result).
 template <class Body>
-void parallel_for(int threads, index_t count, const Body& body) {
-  const int used = static_cast<int>(std::min<index_t>(threads, count));
+void parallel_for(const cpu_team& team, index_t count, const Body& body) {
+  const int used = static_cast<int>(std::min<index_t>(team.threads, count));
   if (used <= 1) {
+    const subnormal_mode mode(team.flush_subnormals);
     for (index_t i = 0; i < count; ++i) body(i);
     return;
   }
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(used) schedule(static)
-  for (index_t i = 0; i < count; ++i) body(i);
+#pragma omp parallel num_threads(used)
+  {
+    const subnormal_mode mode(team.flush_subnormals);
+#pragma omp for schedule(static)
+    for (index_t i = 0; i < count; ++i) body(i);
+  }
 #endif
 }
 

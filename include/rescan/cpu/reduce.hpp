@@ -5,6 +5,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "rescan/core/error.hpp"
 #include "rescan/core/operators.hpp"
 #include "rescan/cpu/detail/simd_scan.hpp"
 #include "rescan/cpu/parallel.hpp"
@@ -47,12 +48,12 @@ struct reduce_kernels<cpu_t> {
         raise<value_error>("reduce: in.extent(1) = 0 but the operator has no identity() to return for an empty row");
       }
     }
-    parallel_for(thread_count(backend), in.extent(0), [&](index_t row) { out(row) = fold_row(in[row], op); });
+    parallel_for(team_of(backend), in.extent(0), [&](index_t row) { out(row) = fold_row(in[row], op); });
   }
 
   template <class T>
   static void argmax(const cpu_t& backend, const strided_view<const T, 2>& in, const strided_view<index_t, 1>& out) {
-    parallel_for(thread_count(backend), in.extent(0), [&](index_t row) {
+    parallel_for(team_of(backend), in.extent(0), [&](index_t row) {
       const auto x = in[row];
       index_t best = 0;
       for (index_t t = 0; t < x.extent(0); ++t) {
@@ -68,7 +69,7 @@ struct reduce_kernels<cpu_t> {
 
   template <class T>
   static void logsumexp(const cpu_t& backend, const strided_view<const T, 2>& in, const strided_view<T, 1>& out) {
-    parallel_for(thread_count(backend), in.extent(0), [&](index_t row) {
+    parallel_for(team_of(backend), in.extent(0), [&](index_t row) {
       const auto x = in[row];
       if (x.extent(0) == 0) {
         out(row) = -std::numeric_limits<T>::infinity();
@@ -87,7 +88,7 @@ struct reduce_kernels<cpu_t> {
 
   template <class T>
   static void softmax(const cpu_t& backend, const strided_view<const T, 2>& in, const strided_view<T, 2>& out) {
-    parallel_for(thread_count(backend), in.extent(0), [&](index_t row) {
+    parallel_for(team_of(backend), in.extent(0), [&](index_t row) {
       const auto x = in[row];
       const auto y = out[row];
       const T m = row_maximum(x);

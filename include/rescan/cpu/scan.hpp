@@ -45,15 +45,15 @@ void with_segments(const char* function, const scan_options<T>& options, index_t
   }
 }
 
-// Runs row_job(row, threads_inside_row) over every row: rows in parallel when there are at least
-// as many rows as threads, otherwise one row after the other with all threads inside each row.
+// Runs row_job(row, team_inside_row) over every row: rows in parallel when there are at least as
+// many rows as threads, otherwise one row after the other with the whole team inside each row.
 template <class RowJob>
 void for_each_row(const cpu_t& backend, index_t rows, const RowJob& row_job) {
-  const int threads = thread_count(backend);
-  if (rows >= threads) {
-    parallel_for(threads, rows, [&](index_t row) { row_job(row, 1); });
+  const cpu_team team = team_of(backend);
+  if (rows >= team.threads) {
+    parallel_for(team, rows, [&](index_t row) { row_job(row, team.with_threads(1)); });
   } else {
-    for (index_t row = 0; row < rows; ++row) row_job(row, threads);
+    for (index_t row = 0; row < rows; ++row) row_job(row, team);
   }
 }
 
@@ -64,10 +64,10 @@ View in_scan_order(const View& view, scan_direction direction) {
 
 // Inclusive scan of one row given by load/store in scan order; `initial` is the carry entering it.
 template <class T, class Op, class Load, class Store, class Segments>
-void inclusive_row(int threads, index_t length, carry<T> initial, const Op& op, const Load& load, const Store& store,
+void inclusive_row(const cpu_team& team, index_t length, carry<T> initial, const Op& op, const Load& load, const Store& store,
                    const Segments& segments) {
   chunked_row_scan(
-      threads, length, scan_chunk_length<T>(), initial,
+      team, length, scan_chunk_length<T>(), initial,
       [&](index_t begin, index_t end) { return summarize_stretch<T>(begin, end, op, load, segments.cursor(begin)); },
       [&](const carry<T>& before, const stretch_summary<T>& summary) { return carry_after(before, summary, op); },
       [&](index_t begin, index_t end, carry<T> before) {
@@ -84,18 +84,18 @@ struct scan_kernels<cpu_t> {
     const auto output = in_scan_order(out, options.direction);
     const index_t length = in.extent(1);
     with_segments("inclusive_scan", options, length, [&](const auto& row_segments) {
-      for_each_row(backend, in.extent(0), [&](index_t row, int threads) {
+      for_each_row(backend, in.extent(0), [&](index_t row, const cpu_team& team) {
         const auto source = input[row];
         const auto target = output[row];
         const carry<T> initial = options.initial.data() ? carry<T>{options.initial(row), true} : carry<T>{};
         using segments_type = std::decay_t<decltype(row_segments(row))>;
         if constexpr (std::is_same_v<segments_type, no_segments>) {
           if (simd_scan<T, Op>::applies(source, target)) {
-            simd_scan<T, Op>::inclusive_row(threads, length, initial, source.data(), target.data());
+            simd_scan<T, Op>::inclusive_row(team, length, initial, source.data(), target.data());
             return;
           }
         }
-        inclusive_row(threads, length, initial, op, [&](index_t s) { return source(s); },
+        inclusive_row(team, length, initial, op, [&](index_t s) { return source(s); },
                       [&](index_t s, const T& value) { target(s) = value; }, row_segments(row));
       });
     });
@@ -108,13 +108,13 @@ struct scan_kernels<cpu_t> {
     const auto output = in_scan_order(out, options.direction);
     const index_t length = in.extent(1);
     with_segments("exclusive_scan", options, length, [&](const auto& row_segments) {
-      for_each_row(backend, in.extent(0), [&](index_t row, int threads) {
+      for_each_row(backend, in.extent(0), [&](index_t row, const cpu_team& team) {
         const auto source = input[row];
         const auto target = output[row];
         const auto& segments = row_segments(row);
         const auto load = [&](index_t s) { return source(s); };
         chunked_row_scan(
-            threads, length, scan_chunk_length<T>(), options.initial.data() ? options.initial(row) : init,
+            team, length, scan_chunk_length<T>(), options.initial.data() ? options.initial(row) : init,
             [&](index_t begin, index_t end) { return summarize_stretch<T>(begin, end, op, load, segments.cursor(begin)); },
             [&](const T& before, const stretch_summary<T>& summary) { return running_after(before, init, summary, op); },
             [&](index_t begin, index_t end, const T& before) {
@@ -135,14 +135,14 @@ struct scan_kernels<cpu_t> {
     const auto state = in_scan_order(h, options.direction);
     const index_t length = a.extent(1);
     with_segments("linear_recurrence", options, length, [&](const auto& row_segments) {
-      for_each_row(backend, a.extent(0), [&](index_t row, int threads) {
+      for_each_row(backend, a.extent(0), [&](index_t row, const cpu_team& team) {
         const auto a_row = coefficient[row];
         const auto b_row = offset[row];
         const auto h_row = state[row];
         using pair = affine_pair<T>;
         const carry<pair> initial = options.initial.data() ? carry<pair>{pair{T(1), options.initial(row)}, true}
                                                             : carry<pair>{};
-        inclusive_row(threads, length, initial, affine_compose{}, [&](index_t s) { return pair{a_row(s), b_row(s)}; },
+        inclusive_row(team, length, initial, affine_compose{}, [&](index_t s) { return pair{a_row(s), b_row(s)}; },
                       [&](index_t s, const pair& value) { h_row(s) = value.b; }, row_segments(row));
       });
     });

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "rescan/core/view.hpp"
 #include "rescan/cpu/parallel.hpp"
 #include "rescan/reduce/dispatch.hpp"
 
@@ -29,9 +30,9 @@ struct top_k_kernels<cpu_t> {
                     const strided_view<index_t, 2>& indices) {
     const index_t length = in.extent(1);
     const index_t k = values.extent(1);
-    const int threads = thread_count(backend);
-    std::vector<index_t> scratch(static_cast<std::size_t>(threads) * static_cast<std::size_t>(length));
-    parallel_for(threads, in.extent(0), [&](index_t row) {
+    const cpu_team team = team_of(backend);
+    std::vector<index_t> scratch(static_cast<std::size_t>(team.threads) * static_cast<std::size_t>(length));
+    parallel_for(team, in.extent(0), [&](index_t row) {
       index_t* order = scratch.data() + static_cast<std::size_t>(current_thread()) * static_cast<std::size_t>(length);
       for (index_t t = 0; t < length; ++t) order[t] = t;
       const descending_order<T> before{in[row]};

@@ -1,5 +1,6 @@
 // Softmax along the last axis, numerically stable: out_t = exp(x_t - m) / Σ exp(x_s - m), m the row
-// maximum. A row of -inf only gives NaN (0/0, as PyTorch does); +inf entries share the mass.
+// maximum. A row whose maximum is not finite (all -inf, any +inf, any NaN) gives NaN throughout,
+// as the formula does in IEEE arithmetic.
 #pragma once
 
 #include "rescan/core/checks.hpp"

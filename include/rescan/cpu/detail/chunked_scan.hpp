@@ -23,9 +23,11 @@ constexpr index_t scan_chunk_length() {
 // in each block every thread folds its chunk, one thread turns the folds into the carries entering
 // each chunk, then every thread scans its chunk from its carry (local folds, carries, fix-up).
 template <class State, class Summarize, class Combine, class Scan>
-void chunked_row_scan(int threads, index_t length, index_t chunk, State state, const Summarize& summarize,
+void chunked_row_scan(const cpu_team& team, index_t length, index_t chunk, State state, const Summarize& summarize,
                       const Combine& combine, const Scan& scan) {
+  const int threads = team.threads;
   if (threads <= 1 || length <= chunk) {
+    const subnormal_mode mode(team.flush_subnormals);
     scan(index_t(0), length, state);
     return;
   }
@@ -36,6 +38,7 @@ void chunked_row_scan(int threads, index_t length, index_t chunk, State state, c
   const index_t block = chunk * threads;
 #pragma omp parallel num_threads(threads)
   {
+    const subnormal_mode mode(team.flush_subnormals);
     const int thread = omp_get_thread_num();
     for (index_t block_begin = 0; block_begin < length; block_begin += block) {
       const index_t begin = std::min(length, block_begin + chunk * thread);
@@ -54,6 +57,7 @@ void chunked_row_scan(int threads, index_t length, index_t chunk, State state, c
     }
   }
 #else
+  const subnormal_mode mode(team.flush_subnormals);
   scan(index_t(0), length, state);
 #endif
 }

@@ -4,6 +4,8 @@
 //   prefix(v)      lane i := v_0 + ... + v_i (log2(width) shift-and-add steps)
 //   last(v)        every lane := v_{width-1}
 // simd_lanes<T>::available is false where no vector path exists (the scalar loop then runs).
+// The AVX-512 code uses the zero-masked intrinsics with full masks: GCC 12 warns about the unmasked
+// forms' undefined pass-through register in user code built with -Wall.
 #pragma once
 
 #if defined(__SSE2__) || defined(_M_X64)
@@ -30,7 +32,8 @@ struct simd_lanes<float> {
   static vector broadcast(float x) { return _mm512_set1_ps(x); }
   template <int Shift>
   static vector shifted(vector v) {  // lane i := v_{i - Shift}, 0 below
-    return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(v), _mm512_setzero_si512(), 16 - Shift));
+    return _mm512_castsi512_ps(
+        _mm512_maskz_alignr_epi32(0xFFFF, _mm512_castps_si512(v), _mm512_setzero_si512(), 16 - Shift));
   }
   static vector prefix(vector v) {
     v = add(v, shifted<1>(v));
@@ -38,7 +41,7 @@ struct simd_lanes<float> {
     v = add(v, shifted<4>(v));
     return add(v, shifted<8>(v));
   }
-  static vector last(vector v) { return _mm512_permutexvar_ps(_mm512_set1_epi32(15), v); }
+  static vector last(vector v) { return _mm512_maskz_permutexvar_ps(0xFFFF, _mm512_set1_epi32(15), v); }
 };
 
 template <>
@@ -52,14 +55,15 @@ struct simd_lanes<double> {
   static vector broadcast(double x) { return _mm512_set1_pd(x); }
   template <int Shift>
   static vector shifted(vector v) {
-    return _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(v), _mm512_setzero_si512(), 8 - Shift));
+    return _mm512_castsi512_pd(
+        _mm512_maskz_alignr_epi64(0xFF, _mm512_castpd_si512(v), _mm512_setzero_si512(), 8 - Shift));
   }
   static vector prefix(vector v) {
     v = add(v, shifted<1>(v));
     v = add(v, shifted<2>(v));
     return add(v, shifted<4>(v));
   }
-  static vector last(vector v) { return _mm512_permutexvar_pd(_mm512_set1_epi64(7), v); }
+  static vector last(vector v) { return _mm512_maskz_permutexvar_pd(0xFF, _mm512_set1_epi64(7), v); }
 };
 
 #elif defined(__AVX2__)

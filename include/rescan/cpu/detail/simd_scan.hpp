@@ -64,15 +64,15 @@ struct simd_scan {
     }
   }
 
-  static void inclusive_row(int threads, index_t length, const carry<T>& initial, const T* in, T* out) {
+  static void inclusive_row(const cpu_team& team, index_t length, const carry<T>& initial, const T* in, T* out) {
     if constexpr (enabled) {
       chunked_row_scan(
-          threads, length, scan_chunk_length<T>(), initial.present ? initial.value : T(0),
+          team, length, scan_chunk_length<T>(), initial.present ? initial.value : T(0),
           [&](index_t begin, index_t end) { return simd_sum(in, begin, end); },
           [](T before, T chunk_sum) { return before + chunk_sum; },
           [&](index_t begin, index_t end, T before) { return simd_inclusive_sum(in, out, begin, end, before); });
     } else {
-      (void)threads, (void)length, (void)initial, (void)in, (void)out;
+      (void)team, (void)length, (void)initial, (void)in, (void)out;
     }
   }
 };

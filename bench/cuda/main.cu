@@ -1,0 +1,30 @@
+// main() of rescan_cuda_bench: Google Benchmark's, plus the context that says which GPU produced
+// the numbers (compare timings only between runs on the same card).
+#include <benchmark/benchmark.h>
+
+#include <cuda_runtime_api.h>
+
+#include <string>
+
+#include <rescan/version.hpp>
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("rescan_version", std::to_string(RESCAN_VERSION_MAJOR) + "." +
+                                                    std::to_string(RESCAN_VERSION_MINOR) + "." +
+                                                    std::to_string(RESCAN_VERSION_PATCH));
+  int device = 0;
+  cudaDeviceProp properties{};
+  if (cudaGetDevice(&device) == cudaSuccess && cudaGetDeviceProperties(&properties, device) == cudaSuccess) {
+    benchmark::AddCustomContext("cuda_device", properties.name);
+    benchmark::AddCustomContext("cuda_sm_count", std::to_string(properties.multiProcessorCount));
+  } else {
+    benchmark::AddCustomContext("cuda_device", "none visible");
+  }
+  int runtime = 0;
+  if (cudaRuntimeGetVersion(&runtime) == cudaSuccess) benchmark::AddCustomContext("cuda_runtime", std::to_string(runtime));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

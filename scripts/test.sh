@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Command 2: installs what is missing, then runs the release workflow (configure, build, every
+# test) and the asan workflow (the same under AddressSanitizer + UBSan, packaging tests excepted).
+# Build trees stay in build/release and build/asan, so a second run only rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/install-deps.sh
+
+rescan_install_deps
+jobs=$(rescan_jobs)
+export CMAKE_BUILD_PARALLEL_LEVEL="$jobs" CTEST_PARALLEL_LEVEL="$jobs"
+
+for preset in release asan; do
+  start=$SECONDS
+  echo "==== rescan: workflow '$preset'"
+  cmake --workflow --preset "$preset"
+  echo "==== rescan: workflow '$preset' passed in $((SECONDS - start)) s"
+done

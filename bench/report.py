@@ -52,11 +52,12 @@ def parse(path):
     return data.get("context", {}), medians
 
 
-def lookup(medians, family, n):
-    """A baseline's median at size n (baselines run single-threaded: threads 0 or 1)."""
-    for threads in (0, 1):
-        if (family, n, threads) in medians:
-            return medians[(family, n, threads)]
+def lookup(medians, family, n, threads):
+    """A baseline's median at size n: with the same thread count when it was run per thread count
+    (memcpy), else its single-threaded run (the standard library and the plain loops)."""
+    for candidate in (threads, 0, 1):
+        if (family, n, candidate) in medians:
+            return medians[(family, n, candidate)]
     return None
 
 
@@ -84,7 +85,7 @@ def main():
             for baseline, as_percent in ((memcpy, True), (alternative, False), (loop, False)):
                 if not baseline:
                     continue
-                other = lookup(medians, baseline, n)
+                other = lookup(medians, baseline, n, threads)
                 if other is None:
                     cells.append("-")
                 elif as_percent:

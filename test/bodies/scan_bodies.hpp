@@ -86,11 +86,19 @@ TEST_CASE_TEMPLATE_DEFINE("non-commutative scans (2x2 matrix products, affine ma
       }
     }
   }
+  // Affine pairs in every layout, contiguous rows included (the vector path of some backends).
   for (index_t length : awkward_lengths<Harness, affine_pair<float>>()) {
-    for (bool reverse : {false, true}) {
-      const scan_setup setup{2, length, layout::padded_reversed, reverse, segment_kind::none, true};
-      const auto pairs = random_affine_pairs(static_cast<std::size_t>(2 * length));
-      check_scan<Harness>(setup, pairs, random_affine_pairs(2), affine_compose{}, tolerance{1e-4, 1e-4});
+    for (layout storage : {layout::row_major, layout::padded_reversed}) {
+      for (bool reverse : {false, true}) {
+        for (bool with_initial : {false, true}) {
+          for (index_t rows : {index_t(1), index_t(3)}) {
+            const scan_setup setup{rows, length, storage, reverse, segment_kind::none, with_initial, reverse};
+            const auto pairs = random_affine_pairs(static_cast<std::size_t>(rows * length));
+            const auto initial = with_initial ? random_affine_pairs(rows) : std::vector<affine_pair<float>>{};
+            check_scan<Harness>(setup, pairs, initial, affine_compose{}, tolerance{1e-5, 1e-4});
+          }
+        }
+      }
     }
   }
 }

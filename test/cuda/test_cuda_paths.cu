@@ -105,7 +105,28 @@ TEST_CASE("cuda: top_k of long rows (segmented sort, several batches) matches th
   }
 }
 
-TEST_CASE("cuda: work queued on a non-default stream; more rows than blocks") {
+TEST_CASE("cuda: more rows than the grid has blocks (kernels loop over rows)") {
+  using harness = cuda_harness;
+  const index_t rows = cuda_detail::tuning::max_grid_blocks + 3, length = 3;
+  const auto x = random_integers<float>(static_cast<std::size_t>(rows * length), -8, 8);
+  auto in = harness::upload(x);
+  auto out = harness::allocate<float>(x.size());
+  auto row_sums = harness::allocate<float>(static_cast<std::size_t>(rows));
+  auto best = harness::allocate<float>(static_cast<std::size_t>(rows));
+  auto best_index = harness::allocate<index_t>(static_cast<std::size_t>(rows));
+  const auto in_view = make_view(in.data(), {rows, length});
+  inclusive_scan(cuda, in_view, make_view(out.data(), {rows, length}));
+  reduce_sum(cuda, in_view, make_view(row_sums.data(), rows));
+  top_k(cuda, in_view, make_view(best.data(), {rows, 1}), make_view(best_index.data(), {rows, 1}));
+  check_all_close(harness::download(out), reference_inclusive_scan(x, rows, length, plus{}, false, {}, {}), tolerance{});
+  check_all_close(harness::download(row_sums), reference_reduce(x, rows, length, plus{}, 0.0f), tolerance{});
+  std::vector<float> expected_values;
+  std::vector<index_t> expected_indices;
+  reference_top_k(x, rows, length, 1, expected_values, expected_indices);
+  CHECK(harness::download(best_index) == expected_indices);
+}
+
+TEST_CASE("cuda: work queued on a non-default stream") {
   using harness = cuda_harness;
   cudaStream_t stream = nullptr;
   cuda_detail::check_status(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "test", "cudaStreamCreate");

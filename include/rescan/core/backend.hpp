@@ -42,7 +42,9 @@ using default_backend_t = cuda_t;
 #else
 using default_backend_t = cpu_t;
 #endif
-inline constexpr default_backend_t default_backend{};
+// Not `inline`: its type differs between nvcc and plain C++ translation units of one program, so it
+// must not be one shared entity (internal linkage gives each translation unit its own).
+constexpr default_backend_t default_backend{};
 
 namespace detail {
 

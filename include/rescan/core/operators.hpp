@@ -63,6 +63,7 @@ struct maximum {
 // x -> a1*(a0*x + b0) + b1 = (a1*a0, a1*b0 + b1). A scan of these pairs solves h_t = a_t h_{t-1} + b_t.
 template <class T>
 struct affine_pair {
+  using value_type = T;
   T a;
   T b;
 };

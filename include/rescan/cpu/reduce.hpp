@@ -21,9 +21,11 @@ struct has_identity<Op, T, std::void_t<decltype(Op::template identity<T>())>> : 
 // Fold of a row in order: row(0) ∘ row(1) ∘ ... (the row is not empty).
 template <class T, class Op>
 T fold_row(const strided_view<const T, 1>& row, const Op& op) {
-  if constexpr (simd_scan<T, Op>::enabled) {
+#if RESCAN_HAS_VECTOR_EXTENSIONS
+  if constexpr (simd_scan_kind<T, Op>::sum) {
     if (row.stride(0) == 1) return simd_sum(row.data(), 0, row.extent(0));
   }
+#endif
   T value = row(0);
   for (index_t t = 1; t < row.extent(0); ++t) value = op(value, row(t));
   return value;

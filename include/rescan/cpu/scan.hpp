@@ -75,6 +75,29 @@ void inclusive_row(const cpu_team& team, index_t length, carry<T> initial, const
       });
 }
 
+// Runs the vector fast path on this row when there is one for T and Op and both rows are
+// unit-stride (the caller has checked there are no segments); returns whether it ran.
+template <class T, class Op>
+bool simd_inclusive_row(const cpu_team& team, index_t length, const carry<T>& initial,
+                        const strided_view<const T, 1>& in, const strided_view<T, 1>& out) {
+#if RESCAN_HAS_VECTOR_EXTENSIONS
+  using kind = simd_scan_kind<T, Op>;
+  if constexpr (kind::sum || kind::affine) {
+    if (in.stride(0) != 1 || out.stride(0) != 1) return false;
+    if constexpr (kind::sum) {
+      simd_sum_row(team, length, initial.present ? initial.value : T(0), in.data(), out.data());
+    } else {
+      using U = typename T::value_type;
+      simd_affine_row(team, length, initial.present ? initial.value : T{U(1), U(0)},
+                      interleaved_pairs<U>{in.data(), out.data()});
+    }
+    return true;
+  }
+#endif
+  (void)team, (void)length, (void)initial, (void)in, (void)out;
+  return false;
+}
+
 template <>
 struct scan_kernels<cpu_t> {
   template <class T, class Op>
@@ -90,10 +113,7 @@ struct scan_kernels<cpu_t> {
         const carry<T> initial = options.initial.data() ? carry<T>{options.initial(row), true} : carry<T>{};
         using segments_type = std::decay_t<decltype(row_segments(row))>;
         if constexpr (std::is_same_v<segments_type, no_segments>) {
-          if (simd_scan<T, Op>::applies(source, target)) {
-            simd_scan<T, Op>::inclusive_row(team, length, initial, source.data(), target.data());
-            return;
-          }
+          if (simd_inclusive_row<T, Op>(team, length, initial, source, target)) return;
         }
         inclusive_row(team, length, initial, op, [&](index_t s) { return source(s); },
                       [&](index_t s, const T& value) { target(s) = value; }, row_segments(row));
@@ -142,6 +162,16 @@ struct scan_kernels<cpu_t> {
         using pair = affine_pair<T>;
         const carry<pair> initial = options.initial.data() ? carry<pair>{pair{T(1), options.initial(row)}, true}
                                                             : carry<pair>{};
+#if RESCAN_HAS_VECTOR_EXTENSIONS
+        using segments_type = std::decay_t<decltype(row_segments(row))>;
+        if constexpr (std::is_same_v<segments_type, no_segments> && simd_float<T>) {
+          if (a_row.stride(0) == 1 && b_row.stride(0) == 1 && h_row.stride(0) == 1) {
+            simd_affine_row(team, length, initial.present ? initial.value : pair{T(1), T(0)},
+                            recurrence_arrays<T>{a_row.data(), b_row.data(), h_row.data()});
+            return;
+          }
+        }
+#endif
         inclusive_row(team, length, initial, affine_compose{}, [&](index_t s) { return pair{a_row(s), b_row(s)}; },
                       [&](index_t s, const pair& value) { h_row(s) = value.b; }, row_segments(row));
       });

@@ -12,11 +12,11 @@
 
 namespace rescan::detail {
 
-// Elements of one thread's chunk: its input stays in that core's L2 cache between the fold and
-// the scan, so a long row is read from memory once.
+// Elements of one thread's chunk (512 KiB of input): it stays in that core's L2 cache between the
+// fold and the scan, so a long row is read from memory once.
 template <class T>
 constexpr index_t scan_chunk_length() {
-  return std::max<index_t>(1024, index_t(128 * 1024) / index_t(sizeof(T)));
+  return std::max<index_t>(1024, index_t(512 * 1024) / index_t(sizeof(T)));
 }
 
 // One long row split across `threads`: the row is walked in blocks of threads x chunk elements;

@@ -1,5 +1,6 @@
-// The vector fast path of the scans: a plus-scan of contiguous float or double rows with no
-// segments. Every other case takes the generic loop in row_scan.hpp.
+// The vector fast paths of the scans, for unit-stride float or double rows without segments:
+// plus-scans, affine-pair scans (affine_compose over affine_pair<T>) and the linear recurrence.
+// Each runs through chunked_row_scan like the generic loop, so long rows use every thread.
 #pragma once
 
 #include <type_traits>
@@ -7,74 +8,190 @@
 #include "rescan/core/operators.hpp"
 #include "rescan/core/view.hpp"
 #include "rescan/cpu/detail/chunked_scan.hpp"
-#include "rescan/cpu/detail/row_scan.hpp"
-#include "rescan/cpu/detail/simd_prefix.hpp"
+#include "rescan/cpu/detail/simd_vector.hpp"
 
 namespace rescan::detail {
 
-// Sum of x[begin, end), several vector accumulators wide so the adds do not wait on each other.
+template <class T>
+constexpr bool simd_float = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+// Is there a vector path for scanning T with Op?
+template <class T, class Op>
+struct simd_scan_kind {
+  static constexpr bool sum = false, affine = false;
+};
+template <class T>
+struct simd_scan_kind<T, plus> {
+  static constexpr bool sum = simd_float<T>, affine = false;
+};
+template <class T>
+struct simd_scan_kind<affine_pair<T>, affine_compose> {
+  static constexpr bool sum = false, affine = simd_float<T>;
+};
+
+#if RESCAN_HAS_VECTOR_EXTENSIONS
+
+// Sum of x[begin, end), four vector accumulators wide so the adds do not wait on each other.
 template <class T>
 T simd_sum(const T* x, index_t begin, index_t end) {
-  using lanes = simd_lanes<T>;
+  using lanes = simd<T>;
   constexpr int width = lanes::width;
-  typename lanes::vector sums[4] = {lanes::broadcast(T(0)), lanes::broadcast(T(0)), lanes::broadcast(T(0)),
-                                    lanes::broadcast(T(0))};
+  typename lanes::vector sums[4] = {};
   index_t s = begin;
   for (; s + 4 * width <= end; s += 4 * width) {
-    for (int k = 0; k < 4; ++k) sums[k] = lanes::add(sums[k], lanes::load(x + s + k * width));
+    for (int k = 0; k < 4; ++k) sums[k] += lanes::load(x + s + k * width);
   }
-  alignas(64) T lane_values[width];
-  lanes::store(lane_values, lanes::add(lanes::add(sums[0], sums[1]), lanes::add(sums[2], sums[3])));
-  T total = T(0);
-  for (int k = 0; k < width; ++k) total += lane_values[k];
+  const auto total_lanes = (sums[0] + sums[1]) + (sums[2] + sums[3]);
+  T total = 0;
+  for (int k = 0; k < width; ++k) total += total_lanes[k];
   for (; s < end; ++s) total += x[s];
   return total;
 }
 
+// Rows whose output is at least this large are written with non-temporal stores: a store that
+// misses the cache would otherwise read the line first, a third of the memory traffic of a scan.
+constexpr index_t streaming_store_bytes = index_t(8) << 20;
+
 // out[s] = carry + x[begin] + ... + x[s] for s in [begin, end); returns the carry after end.
-template <class T>
+// Four vectors per step: their prefixes and their totals do not depend on the carry, so the only
+// chain from one step to the next is one add of the group total. Stream: non-temporal stores
+// (after a scalar head that aligns the output).
+template <bool Stream, class T>
 T simd_inclusive_sum(const T* x, T* out, index_t begin, index_t end, T carry) {
-  using lanes = simd_lanes<T>;
+  using lanes = simd<T>;
   constexpr int width = lanes::width;
-  auto running = lanes::broadcast(carry);
   index_t s = begin;
-  for (; s + width <= end; s += width) {
-    const auto sums = lanes::add(lanes::prefix(lanes::load(x + s)), running);
-    lanes::store(out + s, sums);
-    running = lanes::last(sums);
+  if constexpr (Stream) {
+    for (; s < end && !lanes::stream_aligned(out + s); ++s) out[s] = carry = carry + x[s];
   }
-  alignas(64) T lane_values[width];
-  lanes::store(lane_values, running);
-  carry = lane_values[0];
+  auto running = lanes::broadcast(carry);
+  for (; s + 4 * width <= end; s += 4 * width) {
+    typename lanes::vector prefix[4];
+    for (int k = 0; k < 4; ++k) prefix[k] = lanes::prefix_sum(lanes::load(x + s + k * width));
+    for (int k = 1; k < 4; ++k) prefix[k] += lanes::last(prefix[k - 1]);
+    for (int k = 0; k < 4; ++k) lanes::template put<Stream>(out + s + k * width, prefix[k] + running);
+    running += lanes::last(prefix[3]);
+  }
+  carry = running[0];
   for (; s < end; ++s) out[s] = carry = carry + x[s];
+  if constexpr (Stream) lanes::stream_fence();
   return carry;
 }
 
-template <class T, class Op>
-struct simd_scan {
-  static constexpr bool enabled = std::is_same_v<Op, plus> && std::is_floating_point_v<T> && simd_lanes<T>::available;
+// Where the pairs of an affine scan live. Both layouts read (a, b) vectors at s and write results.
+template <class T>
+struct interleaved_pairs {  // affine_pair<T> arrays in and out
+  using lanes = simd<T>;
+  using vector = typename lanes::vector;
+  const affine_pair<T>* in;
+  affine_pair<T>* out;
 
-  // Rows given in scan order; both must be unit-stride.
-  static bool applies(const strided_view<const T, 1>& in, const strided_view<T, 1>& out) {
-    if constexpr (enabled) {
-      return in.stride(0) == 1 && out.stride(0) == 1;
-    } else {
-      (void)in, (void)out;
-      return false;
-    }
+  void load(index_t s, vector& a, vector& b) const {
+    const T* first = &in[s].a;
+    lanes::deinterleave(lanes::load(first), lanes::load(first + lanes::width), a, b);
   }
-
-  static void inclusive_row(const cpu_team& team, index_t length, const carry<T>& initial, const T* in, T* out) {
-    if constexpr (enabled) {
-      chunked_row_scan(
-          team, length, scan_chunk_length<T>(), initial.present ? initial.value : T(0),
-          [&](index_t begin, index_t end) { return simd_sum(in, begin, end); },
-          [](T before, T chunk_sum) { return before + chunk_sum; },
-          [&](index_t begin, index_t end, T before) { return simd_inclusive_sum(in, out, begin, end, before); });
-    } else {
-      (void)team, (void)length, (void)initial, (void)in, (void)out;
-    }
+  template <bool Stream>
+  void store(index_t s, const vector& a, const vector& b) const {
+    vector low, high;
+    lanes::interleave(a, b, low, high);
+    T* first = &out[s].a;
+    lanes::template put<Stream>(first, low);
+    lanes::template put<Stream>(first + lanes::width, high);
   }
+  const void* store_address(index_t s) const { return out + s; }
+  affine_pair<T> load_one(index_t s) const { return in[s]; }
+  void store_one(index_t s, const affine_pair<T>& value) const { out[s] = value; }
 };
+
+template <class T>
+struct recurrence_arrays {  // a and b arrays in, h = the b of each prefix out
+  using lanes = simd<T>;
+  using vector = typename lanes::vector;
+  const T* a;
+  const T* b;
+  T* h;
+
+  void load(index_t s, vector& a_lanes, vector& b_lanes) const {
+    a_lanes = lanes::load(a + s);
+    b_lanes = lanes::load(b + s);
+  }
+  template <bool Stream>
+  void store(index_t s, const vector&, const vector& b_lanes) const {
+    lanes::template put<Stream>(h + s, b_lanes);
+  }
+  const void* store_address(index_t s) const { return h + s; }
+  affine_pair<T> load_one(index_t s) const { return {a[s], b[s]}; }
+  void store_one(index_t s, const affine_pair<T>& value) const { h[s] = value.b; }
+};
+
+// Affine scan of [begin, end) from `carry`; writes the prefixes when Write (with non-temporal
+// stores when Stream). Returns the carry after. As for sums, four vectors per step are composed
+// among themselves first, so the chain from one step to the next is one composition.
+template <bool Write, bool Stream, class T, class Pairs>
+affine_pair<T> simd_affine_stretch(const Pairs& pairs, index_t begin, index_t end, affine_pair<T> carry) {
+  using lanes = simd<T>;
+  constexpr int width = lanes::width;
+  index_t s = begin;
+  if constexpr (Stream) {
+    for (; s < end && !lanes::stream_aligned(pairs.store_address(s)); ++s) {
+      carry = affine_compose{}(carry, pairs.load_one(s));
+      pairs.store_one(s, carry);
+    }
+  }
+  auto carry_a = lanes::broadcast(carry.a), carry_b = lanes::broadcast(carry.b);
+  for (; s + 4 * width <= end; s += 4 * width) {
+    typename lanes::vector a[4], b[4];
+    for (int k = 0; k < 4; ++k) {
+      pairs.load(s + k * width, a[k], b[k]);
+      lanes::prefix_affine(a[k], b[k]);
+    }
+    for (int k = 1; k < 4; ++k) {  // compose with the previous vectors' total
+      b[k] = a[k] * lanes::last(b[k - 1]) + b[k];
+      a[k] = a[k] * lanes::last(a[k - 1]);
+    }
+    if constexpr (Write) {
+      for (int k = 0; k < 4; ++k) pairs.template store<Stream>(s + k * width, a[k] * carry_a, a[k] * carry_b + b[k]);
+    }
+    carry_b = lanes::last(a[3]) * carry_b + lanes::last(b[3]);
+    carry_a = lanes::last(a[3]) * carry_a;
+  }
+  carry = {carry_a[0], carry_b[0]};
+  for (; s < end; ++s) {
+    carry = affine_compose{}(carry, pairs.load_one(s));
+    if constexpr (Write) pairs.store_one(s, carry);
+  }
+  if constexpr (Stream) lanes::stream_fence();
+  return carry;
+}
+
+// A plus-scan of one contiguous row, split across the team when long.
+template <class T>
+void simd_sum_row(const cpu_team& team, index_t length, T initial, const T* in, T* out) {
+  chunked_row_scan(
+      team, length, scan_chunk_length<T>(), initial, [&](index_t begin, index_t end) { return simd_sum(in, begin, end); },
+      [](T before, T chunk_sum) { return before + chunk_sum; },
+      [&](index_t begin, index_t end, T before) {
+        return length * index_t(sizeof(T)) >= streaming_store_bytes
+                   ? simd_inclusive_sum<true>(in, out, begin, end, before)
+                   : simd_inclusive_sum<false>(in, out, begin, end, before);
+      });
+}
+
+// An affine scan of one row of pairs, split across the team when long.
+template <class T, class Pairs>
+void simd_affine_row(const cpu_team& team, index_t length, affine_pair<T> initial, const Pairs& pairs) {
+  const affine_pair<T> identity{T(1), T(0)};
+  chunked_row_scan(
+      team, length, scan_chunk_length<affine_pair<T>>(), initial,
+      [&](index_t begin, index_t end) { return simd_affine_stretch<false, false>(pairs, begin, end, identity); },
+      [](const affine_pair<T>& before, const affine_pair<T>& fold) { return affine_compose{}(before, fold); },
+      [&](index_t begin, index_t end, const affine_pair<T>& before) {
+        return length * index_t(sizeof(affine_pair<T>)) >= streaming_store_bytes
+                   ? simd_affine_stretch<true, true>(pairs, begin, end, before)
+                   : simd_affine_stretch<true, false>(pairs, begin, end, before);
+      });
+}
+
+#endif  // RESCAN_HAS_VECTOR_EXTENSIONS
 
 }  // namespace rescan::detail

@@ -9,6 +9,7 @@ rescan_debian_packages=(
   doctest-dev         # tests
   libbenchmark-dev    # microbenchmarks
   nlohmann-json3-dev  # examples (configs, reports)
+  python3             # bench/report.py (the ratio table)
   zlib1g-dev          # examples (gzipped data sets)
 )
 

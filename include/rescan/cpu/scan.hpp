@@ -57,6 +57,16 @@ void for_each_row(const cpu_t& backend, index_t rows, const RowJob& row_job) {
   }
 }
 
+// Calls job(row, team, segments) for every row: the segment description of the options for that
+// row, and the team to use inside it (for_each_row).
+template <class T, class Job>
+void for_each_scan_row(const cpu_t& backend, const char* function, const scan_options<T>& options, index_t rows,
+                       index_t length, const Job& job) {
+  with_segments(function, options, length, [&](const auto& row_segments) {
+    for_each_row(backend, rows, [&](index_t row, const cpu_team& team) { job(row, team, row_segments(row)); });
+  });
+}
+
 template <class View>
 View in_scan_order(const View& view, scan_direction direction) {
   return direction == scan_direction::reverse ? view.reversed(1) : view;
@@ -106,19 +116,18 @@ struct scan_kernels<cpu_t> {
     const auto input = in_scan_order(in, options.direction);
     const auto output = in_scan_order(out, options.direction);
     const index_t length = in.extent(1);
-    with_segments("inclusive_scan", options, length, [&](const auto& row_segments) {
-      for_each_row(backend, in.extent(0), [&](index_t row, const cpu_team& team) {
-        const auto source = input[row];
-        const auto target = output[row];
-        const carry<T> initial = options.initial.data() ? carry<T>{options.initial(row), true} : carry<T>{};
-        using segments_type = std::decay_t<decltype(row_segments(row))>;
-        if constexpr (std::is_same_v<segments_type, no_segments>) {
-          if (simd_inclusive_row<T, Op>(team, length, initial, source, target)) return;
-        }
-        inclusive_row(team, length, initial, op, [&](index_t s) { return source(s); },
-                      [&](index_t s, const T& value) { target(s) = value; }, row_segments(row));
-      });
-    });
+    for_each_scan_row(backend, "inclusive_scan", options, in.extent(0), length,
+                      [&](index_t row, const cpu_team& team, const auto& segments) {
+                        const auto source = input[row];
+                        const auto target = output[row];
+                        const carry<T> initial =
+                            options.initial.data() ? carry<T>{options.initial(row), true} : carry<T>{};
+                        if constexpr (std::is_same_v<std::decay_t<decltype(segments)>, no_segments>) {
+                          if (simd_inclusive_row<T, Op>(team, length, initial, source, target)) return;
+                        }
+                        inclusive_row(team, length, initial, op, [&](index_t s) { return source(s); },
+                                      [&](index_t s, const T& value) { target(s) = value; }, segments);
+                      });
   }
 
   template <class T, class Op>
@@ -127,22 +136,21 @@ struct scan_kernels<cpu_t> {
     const auto input = in_scan_order(in, options.direction);
     const auto output = in_scan_order(out, options.direction);
     const index_t length = in.extent(1);
-    with_segments("exclusive_scan", options, length, [&](const auto& row_segments) {
-      for_each_row(backend, in.extent(0), [&](index_t row, const cpu_team& team) {
-        const auto source = input[row];
-        const auto target = output[row];
-        const auto& segments = row_segments(row);
-        const auto load = [&](index_t s) { return source(s); };
-        chunked_row_scan(
-            team, length, scan_chunk_length<T>(), options.initial.data() ? options.initial(row) : init,
-            [&](index_t begin, index_t end) { return summarize_stretch<T>(begin, end, op, load, segments.cursor(begin)); },
-            [&](const T& before, const stretch_summary<T>& summary) { return running_after(before, init, summary, op); },
-            [&](index_t begin, index_t end, const T& before) {
-              return exclusive_stretch(begin, end, before, init, op, load,
-                                       [&](index_t s, const T& value) { target(s) = value; }, segments.cursor(begin));
-            });
-      });
-    });
+    for_each_scan_row(
+        backend, "exclusive_scan", options, in.extent(0), length,
+        [&](index_t row, const cpu_team& team, const auto& segments) {
+          const auto source = input[row];
+          const auto target = output[row];
+          const auto load = [&](index_t s) { return source(s); };
+          chunked_row_scan(
+              team, length, scan_chunk_length<T>(), options.initial.data() ? options.initial(row) : init,
+              [&](index_t begin, index_t end) { return summarize_stretch<T>(begin, end, op, load, segments.cursor(begin)); },
+              [&](const T& before, const stretch_summary<T>& summary) { return running_after(before, init, summary, op); },
+              [&](index_t begin, index_t end, const T& before) {
+                return exclusive_stretch(begin, end, before, init, op, load,
+                                         [&](index_t s, const T& value) { target(s) = value; }, segments.cursor(begin));
+              });
+        });
   }
 
   // The affine-pair scan with a and b read from their own arrays and only h = the pair's b written.
@@ -154,28 +162,27 @@ struct scan_kernels<cpu_t> {
     const auto offset = in_scan_order(b, options.direction);
     const auto state = in_scan_order(h, options.direction);
     const index_t length = a.extent(1);
-    with_segments("linear_recurrence", options, length, [&](const auto& row_segments) {
-      for_each_row(backend, a.extent(0), [&](index_t row, const cpu_team& team) {
-        const auto a_row = coefficient[row];
-        const auto b_row = offset[row];
-        const auto h_row = state[row];
-        using pair = affine_pair<T>;
-        const carry<pair> initial = options.initial.data() ? carry<pair>{pair{T(1), options.initial(row)}, true}
-                                                            : carry<pair>{};
+    for_each_scan_row(
+        backend, "linear_recurrence", options, a.extent(0), length,
+        [&](index_t row, const cpu_team& team, const auto& segments) {
+          const auto a_row = coefficient[row];
+          const auto b_row = offset[row];
+          const auto h_row = state[row];
+          using pair = affine_pair<T>;
+          const carry<pair> initial =
+              options.initial.data() ? carry<pair>{pair{T(1), options.initial(row)}, true} : carry<pair>{};
 #if RESCAN_HAS_VECTOR_EXTENSIONS
-        using segments_type = std::decay_t<decltype(row_segments(row))>;
-        if constexpr (std::is_same_v<segments_type, no_segments> && simd_float<T>) {
-          if (a_row.stride(0) == 1 && b_row.stride(0) == 1 && h_row.stride(0) == 1) {
-            simd_affine_row(team, length, initial.present ? initial.value : pair{T(1), T(0)},
-                            recurrence_arrays<T>{a_row.data(), b_row.data(), h_row.data()});
-            return;
+          if constexpr (std::is_same_v<std::decay_t<decltype(segments)>, no_segments> && simd_float<T>) {
+            if (a_row.stride(0) == 1 && b_row.stride(0) == 1 && h_row.stride(0) == 1) {
+              simd_affine_row(team, length, initial.present ? initial.value : pair{T(1), T(0)},
+                              recurrence_arrays<T>{a_row.data(), b_row.data(), h_row.data()});
+              return;
+            }
           }
-        }
 #endif
-        inclusive_row(team, length, initial, affine_compose{}, [&](index_t s) { return pair{a_row(s), b_row(s)}; },
-                      [&](index_t s, const pair& value) { h_row(s) = value.b; }, row_segments(row));
-      });
-    });
+          inclusive_row(team, length, initial, affine_compose{}, [&](index_t s) { return pair{a_row(s), b_row(s)}; },
+                        [&](index_t s, const pair& value) { h_row(s) = value.b; }, segments);
+        });
   }
 };
 

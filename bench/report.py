@@ -20,7 +20,7 @@ GROUPS = [
      "reference_loop_scan_float"),
     ("affine pair scan", "rescan_inclusive_scan_affine", "memcpy_affine", "std_inclusive_scan_affine", None),
     ("linear recurrence", "rescan_linear_recurrence", None, None, "reference_loop_linear_recurrence"),
-    ("many-row sum scan (4096 rows)", "rescan_many_rows_scan_float", "memcpy_many_rows_float", None,
+    ("many-row sum scan (rows x 1024; memcpy on one thread)", "rescan_many_rows_scan_float", "memcpy_many_rows_float", None,
      "reference_loop_many_rows_float"),
     ("reduce_sum", "rescan_reduce_sum", None, "std_accumulate", None),
     ("softmax (rows x 1024)", "rescan_softmax", None, None, "reference_loop_softmax"),

@@ -1,5 +1,6 @@
 // rescan: reduction and scan primitives for state-space models and ranking, CPU backend.
-// Any C++17 compiler; Eigen 3.4 and (optionally) OpenMP.
+// Any C++17 compiler; Eigen 3.4 and (optionally) OpenMP. The algorithm headers (scan/, reduce/)
+// hold only the front doors; a backend is used once its folder (cpu/, cuda/) is included.
 #pragma once
 
 #include "rescan/version.hpp"
@@ -18,3 +19,8 @@
 #include "rescan/reduce/logsumexp.hpp"
 #include "rescan/reduce/softmax.hpp"
 #include "rescan/reduce/top_k.hpp"
+
+// The CPU backend: specializations of the algorithms' backend hooks for rescan::cpu_t.
+#include "rescan/cpu/scan.hpp"
+#include "rescan/cpu/reduce.hpp"
+#include "rescan/cpu/top_k.hpp"

@@ -52,9 +52,9 @@ namespace detail {
 template <class Backend>
 struct missing_backend {
   static_assert(always_false<Backend>,
-                "rescan: no implementation of this algorithm for this backend. For rescan::cpu include "
-                "<rescan/rescan.hpp>; for rescan::cuda include <rescan/rescan.cuh>, compile the file with "
-                "nvcc and configure rescan with RESCAN_ENABLE_CUDA=ON.");
+                "rescan: no implementation of this algorithm for this backend is included. For rescan::cpu "
+                "include <rescan/rescan.hpp>; for rescan::cuda include <rescan/rescan.cuh>, compile the file "
+                "with nvcc and configure rescan with RESCAN_ENABLE_CUDA=ON.");
 };
 
 }  // namespace detail

@@ -3,7 +3,6 @@
 #pragma once
 
 #include "rescan/core/checks.hpp"
-#include "rescan/cpu/reduce.hpp"
 #include "rescan/reduce/dispatch.hpp"
 
 namespace rescan {

@@ -4,7 +4,6 @@
 
 #include "rescan/core/checks.hpp"
 #include "rescan/core/operators.hpp"
-#include "rescan/cpu/reduce.hpp"
 #include "rescan/reduce/dispatch.hpp"
 
 namespace rescan {

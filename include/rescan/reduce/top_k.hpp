@@ -3,7 +3,6 @@
 #pragma once
 
 #include "rescan/core/checks.hpp"
-#include "rescan/cpu/top_k.hpp"
 #include "rescan/reduce/dispatch.hpp"
 
 namespace rescan {

@@ -4,7 +4,6 @@
 
 #include <type_traits>
 
-#include "rescan/cpu/scan.hpp"
 #include "rescan/scan/dispatch.hpp"
 
 namespace rescan {

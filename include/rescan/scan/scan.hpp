@@ -7,7 +7,6 @@
 #include <type_traits>
 
 #include "rescan/core/operators.hpp"
-#include "rescan/cpu/scan.hpp"
 #include "rescan/scan/dispatch.hpp"
 
 namespace rescan {

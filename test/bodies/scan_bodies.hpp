@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "bodies/scan_cases.hpp"
@@ -36,7 +37,7 @@ template <class Harness, class T>
 void check_integer_sums() {
   for (index_t length : awkward_lengths<Harness, T>()) {
     const bool long_row = length > 2048;
-    for (index_t rows : long_row ? std::vector<index_t>{1, 3} : std::vector<index_t>{1, 5}) {
+    for (index_t rows : long_row ? std::vector<index_t>{1, 2, 3} : std::vector<index_t>{1, 5}) {
       for (layout storage : {layout::row_major, layout::column_major, layout::padded_reversed}) {
         if (long_row && storage == layout::column_major && rows > 1) continue;
         for (bool reverse : {false, true}) {
@@ -57,15 +58,43 @@ TEST_CASE_TEMPLATE_DEFINE("plus scans of integers match the loop exactly (float,
   check_integer_sums<Harness, double>();
 }
 
-TEST_CASE_TEMPLATE_DEFINE("a float plus scan of 2^20 elements in one row matches the loop exactly", Harness,
+// Rows past 8 MiB: the CPU backend writes them with non-temporal stores.
+TEST_CASE_TEMPLATE_DEFINE("plus and affine scans of rows longer than 2^21 elements match the loop", Harness,
                           scan_long_row) {
-  const index_t length = index_t(1) << 20;
-  const auto x = random_integers<float>(static_cast<std::size_t>(length), 0, 15);  // total < 2^24
+  const index_t length = (index_t(1) << 21) + 5;
+  const auto x = random_integers<float>(static_cast<std::size_t>(length), 0, 7);  // total < 2^24: exact
   for (bool reverse : {false, true}) {
     check_scan<Harness>(scan_setup{1, length, layout::row_major, reverse}, x, {}, plus{}, tolerance{});
   }
-  check_scan<Harness>(scan_setup{1, length, layout::row_major, false, segment_kind::none, true}, x, {1.0f}, plus{},
-                      tolerance{});
+  for (bool in_place : {false, true}) {
+    check_scan<Harness>(scan_setup{1, length, layout::row_major, false, segment_kind::none, true, in_place}, x,
+                        {1.0f}, plus{}, tolerance{});
+  }
+  const index_t pair_length = (index_t(1) << 20) + 3;
+  const auto pairs = random_affine_pairs(static_cast<std::size_t>(pair_length));
+  check_scan<Harness>(scan_setup{1, pair_length, layout::row_major, false, segment_kind::none, false, true}, pairs, {},
+                      affine_compose{}, tolerance{1e-5, 1e-4});
+}
+
+// Infinities and NaN travel through every path as through the plain loop (NaN stays NaN, inf stays
+// inf where the loop keeps it), with no NaN made up by a vector path's padding.
+TEST_CASE_TEMPLATE_DEFINE("non-finite values propagate exactly as in the loop", Harness, scan_non_finite) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  for (index_t length : {index_t(5), index_t(64), index_t(1000)}) {
+    for (layout storage : {layout::row_major, layout::padded_reversed}) {
+      std::vector<float> x(static_cast<std::size_t>(length), 1.0f), a(x.size(), 0.5f), b(x.size(), 1.0f);
+      x[1] = inf;
+      x[static_cast<std::size_t>(length - 2)] = nan;
+      a[0] = inf;
+      a[1] = inf;
+      a[static_cast<std::size_t>(length / 2)] = inf;
+      check_scan<Harness>(scan_setup{1, length, storage}, x, {}, plus{}, tolerance{});
+      check_linear_recurrence<Harness>(scan_setup{1, length, storage}, a, b, tolerance{});
+      std::vector<affine_pair<float>> pairs(x.size());
+      for (std::size_t i = 0; i < pairs.size(); ++i) pairs[i] = {a[i], b[i]};
+      check_scan<Harness>(scan_setup{1, length, storage}, pairs, {}, affine_compose{}, tolerance{});
+    }
+  }
 }
 
 // Non-commutative operators: a wrong combination order cannot hide.
@@ -100,6 +129,10 @@ TEST_CASE_TEMPLATE_DEFINE("non-commutative scans (2x2 matrix products, affine ma
         }
       }
     }
+    std::vector<affine_pair<double>> pairs(static_cast<std::size_t>(length));
+    const auto a = random_uniform<double>(pairs.size(), 0.5, 1.0), b = random_uniform<double>(pairs.size(), -1, 1);
+    for (std::size_t i = 0; i < pairs.size(); ++i) pairs[i] = {a[i], b[i]};
+    check_scan<Harness>(scan_setup{1, length}, pairs, {}, affine_compose{}, tolerance{1e-12, 1e-12});
   }
 }
 
@@ -134,7 +167,8 @@ TEST_CASE_TEMPLATE_DEFINE("scans run in place (out is in)", Harness, scan_in_pla
       check_scan<Harness>(setup, x, {}, plus{}, tolerance{});
       const float init = 1;
       check_scan<Harness>(setup, x, {}, plus{}, tolerance{}, &init);
-      setup.segments = segment_kind::none;
+      setup.segments = segment_kind::none;  // the vector path of contiguous float rows, in place
+      check_scan<Harness>(setup, x, {}, plus{}, tolerance{});
       const auto matrices = random_rotations(static_cast<std::size_t>(2 * length));
       check_scan<Harness>(setup, matrices, {}, mat2_product{}, tolerance{1e-9, 1e-9});
     }
@@ -159,9 +193,10 @@ TEST_CASE_TEMPLATE_DEFINE("linear_recurrence matches h_t = a_t h_{t-1} + b_t", H
       }
       const auto a = random_uniform<double>(static_cast<std::size_t>(rows * length), 0.5, 1.0);
       const auto b = random_uniform<double>(static_cast<std::size_t>(rows * length), -1.0, 1.0);
-      check_linear_recurrence<Harness>(scan_setup{rows, length, layout::padded_reversed, false, segment_kind::none,
-                                                  true, true},
-                                       a, b, tolerance{1e-12, 1e-12});
+      for (layout storage : {layout::row_major, layout::padded_reversed}) {
+        check_linear_recurrence<Harness>(scan_setup{rows, length, storage, false, segment_kind::none, true, true}, a,
+                                         b, tolerance{1e-12, 1e-12});
+      }
     }
   }
 }
@@ -215,6 +250,26 @@ TEST_CASE_TEMPLATE_DEFINE("scans reject mismatched shapes and bad segment offset
   RESCAN_CHECK_THROWS_WITH_FRAGMENT(
       linear_recurrence(Harness::backend(), in, make_view(in_buffer.data(), {2, 7}), make_view(out_buffer.data(), {2, 8})),
       shape_error, "linear_recurrence: b.extent(1) = 7 but a.extent(1) = 8");
+  scan_options<float> both;
+  both.segment_flags = make_view(static_cast<const std::uint8_t*>(flag_buffer.data()), {2, 8});
+  both.segment_offsets = make_view(static_cast<const index_t*>(outside.data()), index_t(3));
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(
+      inclusive_scan(Harness::backend(), in, make_view(out_buffer.data(), {2, 8}), plus{}, both), value_error,
+      "inclusive_scan: options.segment_flags and options.segment_offsets are both given");
+  scan_options<float> one_flag_row;
+  one_flag_row.segment_flags = make_view(static_cast<const std::uint8_t*>(flag_buffer.data()), {1, 8});
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(
+      inclusive_scan(Harness::backend(), in, make_view(out_buffer.data(), {2, 8}), plus{}, one_flag_row), shape_error,
+      "inclusive_scan: options.segment_flags.extent(0) = 1 but in.extent(0) = 2");
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(
+      linear_recurrence(Harness::backend(), in, in, make_view(out_buffer.data(), {2, 7})), shape_error,
+      "linear_recurrence: out.extent(1) = 7 but in.extent(1) = 8");
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(
+      linear_recurrence(Harness::backend(), in, in, make_view(out_buffer.data(), {2, 8}), options), shape_error,
+      "linear_recurrence: options.initial.extent(0) = 3 but in.extent(0) = 2");
+  const auto negative = make_strided_view(in_buffer.data(), {2, -1}, {8, 1});
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(inclusive_scan(Harness::backend(), negative, negative), shape_error,
+                                    "inclusive_scan: in.extent(1) = -1 but extents must be >= 0");
   // Nothing was written by any failed call.
   auto untouched = Harness::upload(std::vector<float>(16, 5.0f));
   RESCAN_CHECK_THROWS_WITH_FRAGMENT(

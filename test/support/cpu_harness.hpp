@@ -27,7 +27,7 @@ struct host_buffer {
 
 template <int Threads>
 struct cpu_harness {
-  static constexpr const char* name = Threads == 0 ? "cpu (all threads)" : "cpu (1 thread)";
+  static constexpr const char* name = Threads == 0 ? "cpu (all threads)" : Threads == 1 ? "cpu (1 thread)" : "cpu (3 threads)";
   static cpu_t backend() { return cpu_t(Threads); }
 
   template <class T>
@@ -52,5 +52,6 @@ struct cpu_harness {
 
 using cpu_all_threads = cpu_harness<0>;
 using cpu_one_thread = cpu_harness<1>;
+using cpu_three_threads = cpu_harness<3>;  // an odd team, more threads than this machine has cores
 
 }  // namespace rescan::testing

@@ -73,17 +73,20 @@ std::vector<T> reference_exclusive_scan(const std::vector<T>& x, index_t rows, i
   return out;
 }
 
-// h_t = a_t h_prev + b_t, h_prev = initial (or 0), reset to 0 at segment starts.
+// h_t = a_t h_prev + b_t from h_prev = initial; with no previous state (no initial, or at a segment
+// start) h_t = b_t.
 template <class T>
 std::vector<T> reference_linear_recurrence(const std::vector<T>& a, const std::vector<T>& b, index_t rows,
                                            index_t length, bool reverse, const std::vector<T>& initial,
                                            const reference_segments& segments) {
   std::vector<T> h(a.size());
   for (index_t r = 0; r < rows; ++r) {
-    T previous = initial.empty() ? T(0) : initial[r];
+    bool have = !initial.empty();
+    T previous = have ? initial[r] : T(0);
     for (index_t t : scan_positions(length, reverse)) {
-      if (restarts(segments, r, t, length, reverse)) previous = T(0);
-      previous = a[r * length + t] * previous + b[r * length + t];
+      if (restarts(segments, r, t, length, reverse)) have = false;
+      previous = have ? a[r * length + t] * previous + b[r * length + t] : b[r * length + t];
+      have = true;
       h[r * length + t] = previous;
     }
   }

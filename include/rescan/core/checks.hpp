@@ -9,10 +9,26 @@
 
 namespace rescan::detail {
 
-// "fn: a.extent(i) = x but b.extent(j) = y"
+// "fn: in.extent(1) = -1 but extents must be >= 0"
+template <class A>
+void check_extent_not_negative(const char* function, const char* name, const A& a, int axis) {
+  if (a.extent(axis) < 0) {
+    raise<shape_error>(function, ": ", name, ".extent(", axis, ") = ", a.extent(axis), " but extents must be >= 0");
+  }
+}
+
+// No axis of a has a negative extent.
+template <class A>
+void check_extents(const char* function, const char* name, const A& a) {
+  for (int axis = 0; axis < A::rank; ++axis) check_extent_not_negative(function, name, a, axis);
+}
+
+// "fn: a.extent(i) = x but b.extent(j) = y" (and neither may be negative)
 template <class A, class B>
 void check_same_extent(const char* function, const char* name_a, const A& a, int axis_a, const char* name_b,
                        const B& b, int axis_b) {
+  check_extent_not_negative(function, name_b, b, axis_b);
+  check_extent_not_negative(function, name_a, a, axis_a);
   if (a.extent(axis_a) != b.extent(axis_b)) {
     raise<shape_error>(function, ": ", name_a, ".extent(", axis_a, ") = ", a.extent(axis_a), " but ", name_b,
                        ".extent(", axis_b, ") = ", b.extent(axis_b));

@@ -4,6 +4,9 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <type_traits>
 
 #include "rescan/core/backend.hpp"
 #include "rescan/cpu/subnormals.hpp"
@@ -31,32 +34,62 @@ inline cpu_team team_of(const cpu_t& backend) {
 #endif
 }
 
-// Calls body(i) for i in [0, count), spread over the team in static contiguous blocks (which
-// thread runs an item never changes its result).
+// The first exception thrown inside a parallel region, kept to be rethrown on the calling thread
+// once the region has ended (an exception must not leave an OpenMP region). After a failure the
+// remaining work is skipped, but every thread still reaches every barrier.
+class first_exception {
+ public:
+  template <class Work>
+  void run(const Work& work) noexcept {
+    if (failed_.load(std::memory_order_relaxed)) return;
+    try {
+      work();
+    } catch (...) {
+#if defined(_OPENMP)
+#pragma omp critical(rescan_first_exception)
+#endif
+      if (!error_) error_ = std::current_exception();
+      failed_.store(true, std::memory_order_relaxed);
+    }
+  }
+  void rethrow_if_failed() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::exception_ptr error_;
+  std::atomic<bool> failed_{false};
+};
+
+// Calls body(i) -- or body(i, thread), thread in [0, team size), for per-thread scratch -- for i in
+// [0, count), spread over the team in static contiguous blocks (which thread runs an item never
+// changes its result). The first exception a body throws is rethrown here.
 template <class Body>
 void parallel_for(const cpu_team& team, index_t count, const Body& body) {
+  const auto call = [&](index_t i, int thread) {
+    if constexpr (std::is_invocable_v<const Body&, index_t, int>) {
+      body(i, thread);
+    } else {
+      (void)thread;
+      body(i);
+    }
+  };
   const int used = static_cast<int>(std::min<index_t>(team.threads, count));
   if (used <= 1) {
     const subnormal_mode mode(team.flush_subnormals);
-    for (index_t i = 0; i < count; ++i) body(i);
+    for (index_t i = 0; i < count; ++i) call(i, 0);
     return;
   }
 #if defined(_OPENMP)
+  first_exception errors;
 #pragma omp parallel num_threads(used)
   {
     const subnormal_mode mode(team.flush_subnormals);
+    const int thread = omp_get_thread_num();
 #pragma omp for schedule(static)
-    for (index_t i = 0; i < count; ++i) body(i);
+    for (index_t i = 0; i < count; ++i) errors.run([&] { call(i, thread); });
   }
-#endif
-}
-
-// Index of the calling thread inside parallel_for (0 outside), for per-thread scratch space.
-inline int current_thread() {
-#if defined(_OPENMP)
-  return omp_get_thread_num();
-#else
-  return 0;
+  errors.rethrow_if_failed();
 #endif
 }
 

@@ -95,11 +95,9 @@ bool simd_inclusive_row(const cpu_team& team, index_t length, const carry<T>& in
   if constexpr (kind::sum || kind::affine) {
     if (in.stride(0) != 1 || out.stride(0) != 1) return false;
     if constexpr (kind::sum) {
-      simd_sum_row(team, length, initial.present ? initial.value : T(0), in.data(), out.data());
+      simd_sum_row(team, length, initial, in.data(), out.data());
     } else {
-      using U = typename T::value_type;
-      simd_affine_row(team, length, initial.present ? initial.value : T{U(1), U(0)},
-                      interleaved_pairs<U>{in.data(), out.data()});
+      simd_affine_row(team, length, initial, interleaved_pairs<typename T::value_type>{in.data(), out.data()});
     }
     return true;
   }
@@ -174,8 +172,7 @@ struct scan_kernels<cpu_t> {
 #if RESCAN_HAS_VECTOR_EXTENSIONS
           if constexpr (std::is_same_v<std::decay_t<decltype(segments)>, no_segments> && simd_float<T>) {
             if (a_row.stride(0) == 1 && b_row.stride(0) == 1 && h_row.stride(0) == 1) {
-              simd_affine_row(team, length, initial.present ? initial.value : pair{T(1), T(0)},
-                              recurrence_arrays<T>{a_row.data(), b_row.data(), h_row.data()});
+              simd_affine_row(team, length, initial, recurrence_arrays<T>{a_row.data(), b_row.data(), h_row.data()});
               return;
             }
           }

@@ -1,5 +1,7 @@
-// Flush-to-zero for the duration of a scope, on the calling thread (x86 SSE/AVX: the MXCSR FTZ and
-// DAZ bits). The previous mode is restored when the scope ends. Elsewhere it does nothing.
+// Flush-to-zero for the duration of a scope, on the calling thread (x86 SSE/AVX: the MXCSR FTZ bit).
+// Results that would be subnormal become zero; subnormal INPUTS are left alone (no DAZ), so
+// comparisons (argmax, top_k, min/max) still order them exactly. The previous mode is restored when
+// the scope ends. Elsewhere it does nothing.
 #pragma once
 
 #if defined(__SSE2__) || defined(_M_X64)
@@ -17,7 +19,7 @@ class subnormal_mode {
 #if RESCAN_HAS_MXCSR
     if (flush) {
       saved_ = _mm_getcsr();
-      _mm_setcsr(saved_ | flush_to_zero | denormals_are_zero);
+      _mm_setcsr(saved_ | flush_to_zero);
       changed_ = true;
     }
 #else
@@ -35,7 +37,6 @@ class subnormal_mode {
  private:
 #if RESCAN_HAS_MXCSR
   static constexpr unsigned flush_to_zero = 0x8000;
-  static constexpr unsigned denormals_are_zero = 0x0040;
   unsigned saved_ = 0;
 #endif
   bool changed_ = false;

@@ -67,12 +67,12 @@ struct top_k_kernels<cpu_t> {
     const index_t k = values.extent(1);
     const cpu_team team = team_of(backend);
     const auto per_thread = static_cast<std::size_t>(length);
-    std::vector<index_t> order_scratch(static_cast<std::size_t>(team.threads) * per_thread);
-    std::vector<T> value_scratch(static_cast<std::size_t>(team.threads) * per_thread);
-    parallel_for(team, in.extent(0), [&](index_t row) {
-      const auto thread = static_cast<std::size_t>(current_thread());
-      index_t* order = order_scratch.data() + thread * per_thread;
-      T* x = value_scratch.data() + thread * per_thread;
+    const auto scratch_threads = static_cast<std::size_t>(std::min<index_t>(team.threads, in.extent(0)));
+    std::vector<index_t> order_scratch(scratch_threads * per_thread);
+    std::vector<T> value_scratch(scratch_threads * per_thread);
+    parallel_for(team, in.extent(0), [&](index_t row, int thread) {
+      index_t* order = order_scratch.data() + static_cast<std::size_t>(thread) * per_thread;
+      T* x = value_scratch.data() + static_cast<std::size_t>(thread) * per_thread;
       const auto source = in[row];
       if (source.stride(0) == 1) {
         std::copy(source.data(), source.data() + length, x);

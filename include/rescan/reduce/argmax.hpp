@@ -10,6 +10,7 @@ namespace rescan {
 // in: (rows, L) with L >= 1 when rows >= 1, out: (rows) indices in [0, L).
 template <class Backend, class In>
 void argmax(const Backend& backend, const strided_view<In, 2>& in, const strided_view<index_t, 1>& out) {
+  detail::check_extents("argmax", "in", in);
   detail::check_same_extent("argmax", "out", out, 0, "in", in, 0);
   if (out.empty()) return;
   if (in.extent(1) == 0) detail::raise<value_error>("argmax: in.extent(1) = 0 but a row needs at least one element");

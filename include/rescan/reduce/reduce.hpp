@@ -12,6 +12,7 @@ namespace rescan {
 template <class Backend, class In, class T, class Op>
 void reduce(const Backend& backend, const strided_view<In, 2>& in, const strided_view<T, 1>& out, Op op) {
   static_assert(std::is_same_v<std::remove_const_t<In>, T>, "rescan::reduce: in and out element types differ");
+  detail::check_extents("reduce", "in", in);
   detail::check_same_extent("reduce", "out", out, 0, "in", in, 0);
   if (out.empty()) return;
   detail::reduce_kernels<Backend>::reduce(backend, strided_view<const T, 2>(in), out, op);

@@ -23,6 +23,10 @@ void check_scan_arguments(const char* function, const strided_view<const T, 2>& 
   check_optional_extent(function, "options.initial", options.initial, 0, "in", in, 0);
   if (options.segment_flags.data() != nullptr) {
     check_same_shape(function, "options.segment_flags", options.segment_flags, "in", in);
+    if (options.segment_offsets.extent(0) > 0) {
+      raise<value_error>(function, ": options.segment_flags and options.segment_offsets are both given; segments "
+                         "come from one of them");
+    }
   }
 }
 

@@ -8,9 +8,10 @@
 
 namespace rescan {
 
-// a, b, h: (rows, L). Forward: h_t = a_t h_{t-1} + b_t with h_{-1} = options.initial[row] (0 when not
-// given). Reverse: h_t = a_t h_{t+1} + b_t with h_L = options.initial[row]. A segment start resets
-// the carried state to 0. h may alias b (in place).
+// a, b, h: (rows, L). Forward: h_t = a_t h_{t-1} + b_t with h_{-1} = options.initial[row]; without
+// an initial state the first step is h_0 = b_0 (what h_{-1} = 0 gives for any finite a_0). Reverse:
+// h_t = a_t h_{t+1} + b_t from h_L = options.initial[row]. A segment start restarts the same way
+// (h = b at its first position). h may alias b (in place).
 template <class Backend, class TA, class TB, class T>
 void linear_recurrence(const Backend& backend, const strided_view<TA, 2>& a, const strided_view<TB, 2>& b,
                        const strided_view<T, 2>& h, const scan_options<T>& options = {}) {

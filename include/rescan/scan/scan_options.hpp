@@ -12,10 +12,11 @@ enum class scan_direction { forward, reverse };
 // Every field is optional; a default-constructed view means "not given".
 //
 // Segments split each row into independent scans. They are given by position in the row's own
-// (memory) order, whatever the direction: a segment starts at t when segment_flags(row, t) != 0,
-// or when t is one of segment_offsets (sorted, each in [0, L]; 0 and L are allowed and change
-// nothing, so mamba_ssm's cu_seqlens can be passed as they are). A reverse scan runs inside each
-// segment from its last element to its first.
+// (memory) order, whatever the direction, by ONE of (both at once is a value_error):
+//   segment_flags    a segment starts at t when segment_flags(row, t) != 0;
+//   segment_offsets  a segment starts at each offset (sorted, each in [0, L]; 0 and L are allowed
+//                    and change nothing, so mamba_ssm's cu_seqlens can be passed as they are).
+// A reverse scan runs inside each segment from its last element to its first.
 //
 // `initial` is the value entering each row before its first element in scan order (the last
 // element for a reverse scan); it applies to the first segment only. Later segments start fresh.

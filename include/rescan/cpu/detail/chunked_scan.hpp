@@ -35,28 +35,36 @@ void chunked_row_scan(const cpu_team& team, index_t length, index_t chunk, State
   using summary_type = decltype(summarize(index_t(0), index_t(1)));
   std::vector<summary_type> summaries(static_cast<std::size_t>(threads));
   std::vector<State> carries(static_cast<std::size_t>(threads) + 1, state);
-  const index_t block = chunk * threads;
+  first_exception errors;
 #pragma omp parallel num_threads(threads)
   {
     const subnormal_mode mode(team.flush_subnormals);
+    // OpenMP may give fewer threads than asked (inside the caller's own parallel region, under
+    // OMP_THREAD_LIMIT or OMP_DYNAMIC): the blocks follow the team actually running.
+    const int team_size = omp_get_num_threads();
     const int thread = omp_get_thread_num();
+    const index_t block = chunk * team_size;
     for (index_t block_begin = 0; block_begin < length; block_begin += block) {
       const index_t begin = std::min(length, block_begin + chunk * thread);
       const index_t end = std::min(length, begin + chunk);
-      if (begin < end) summaries[thread] = summarize(begin, end);
+      if (begin < end) errors.run([&] { summaries[thread] = summarize(begin, end); });
 #pragma omp barrier
 #pragma omp single
       {  // every thread has finished the previous block's scan before it reached the barrier
-        carries[0] = carries[threads];
-        for (int t = 0; t < threads; ++t) {
-          const bool has_elements = block_begin + chunk * t < length;
-          carries[t + 1] = has_elements ? combine(carries[t], summaries[t]) : carries[t];
-        }
+        errors.run([&] {
+          carries[0] = carries[team_size];
+          for (int t = 0; t < team_size; ++t) {
+            const bool has_elements = block_begin + chunk * t < length;
+            carries[t + 1] = has_elements ? combine(carries[t], summaries[t]) : carries[t];
+          }
+        });
       }  // implicit barrier: the carries are ready
-      if (begin < end) scan(begin, end, carries[thread]);
+      if (begin < end) errors.run([&] { scan(begin, end, carries[thread]); });
     }
   }
+  errors.rethrow_if_failed();
 #else
+  (void)summarize, (void)combine;
   const subnormal_mode mode(team.flush_subnormals);
   scan(index_t(0), length, state);
 #endif

@@ -8,6 +8,7 @@
 #include "rescan/core/operators.hpp"
 #include "rescan/core/view.hpp"
 #include "rescan/cpu/detail/chunked_scan.hpp"
+#include "rescan/cpu/detail/row_scan.hpp"
 #include "rescan/cpu/detail/simd_vector.hpp"
 
 namespace rescan::detail {
@@ -52,15 +53,20 @@ T simd_sum(const T* x, index_t begin, index_t end) {
 // misses the cache would otherwise read the line first, a third of the memory traffic of a scan.
 constexpr index_t streaming_store_bytes = index_t(8) << 20;
 
-// out[s] = carry + x[begin] + ... + x[s] for s in [begin, end); returns the carry after end.
-// Four vectors per step: their prefixes and their totals do not depend on the carry, so the only
-// chain from one step to the next is one add of the group total. Stream: non-temporal stores
-// (after a scalar head that aligns the output).
+// out[s] = carry + x[begin] + ... + x[s] for s in [begin, end) (no carry: x[begin] itself starts,
+// exactly as the scalar loop does); returns the carry after end. Four vectors per step: their
+// prefixes and totals do not depend on the carry, so the only chain from one step to the next is
+// one add of the group total. Stream: non-temporal stores (after a scalar head aligning the output).
 template <bool Stream, class T>
-T simd_inclusive_sum(const T* x, T* out, index_t begin, index_t end, T carry) {
+carry<T> simd_inclusive_sum(const T* x, T* out, index_t begin, index_t end, carry<T> before) {
   using lanes = simd<T>;
   constexpr int width = lanes::width;
   index_t s = begin;
+  T carry = before.value;
+  if (!before.present && s < end) {
+    out[s] = carry = x[s];
+    ++s;
+  }
   if constexpr (Stream) {
     for (; s < end && !lanes::stream_aligned(out + s); ++s) out[s] = carry = carry + x[s];
   }
@@ -75,7 +81,7 @@ T simd_inclusive_sum(const T* x, T* out, index_t begin, index_t end, T carry) {
   carry = running[0];
   for (; s < end; ++s) out[s] = carry = carry + x[s];
   if constexpr (Stream) lanes::stream_fence();
-  return carry;
+  return {carry, before.present};
 }
 
 // Where the pairs of an affine scan live. Both layouts read (a, b) vectors at s and write results.
@@ -124,14 +130,22 @@ struct recurrence_arrays {  // a and b arrays in, h = the b of each prefix out
   void store_one(index_t s, const affine_pair<T>& value) const { h[s] = value.b; }
 };
 
-// Affine scan of [begin, end) from `carry`; writes the prefixes when Write (with non-temporal
-// stores when Stream). Returns the carry after. As for sums, four vectors per step are composed
-// among themselves first, so the chain from one step to the next is one composition.
+// Affine scan of [begin, end) from `before` (absent: the first pair starts, as in the scalar loop,
+// never composed with an identity that would turn inf into NaN); writes the prefixes when Write
+// (non-temporal stores when Stream). Returns the carry after. As for sums, four vectors per step
+// are composed among themselves first, so the chain from one step to the next is one composition.
 template <bool Write, bool Stream, class T, class Pairs>
-affine_pair<T> simd_affine_stretch(const Pairs& pairs, index_t begin, index_t end, affine_pair<T> carry) {
+carry<affine_pair<T>> simd_affine_stretch(const Pairs& pairs, index_t begin, index_t end,
+                                          const carry<affine_pair<T>>& before) {
   using lanes = simd<T>;
   constexpr int width = lanes::width;
   index_t s = begin;
+  if (!before.present && s == end) return before;
+  affine_pair<T> carry = before.present ? before.value : pairs.load_one(s);
+  if (!before.present) {
+    if constexpr (Write) pairs.store_one(s, carry);
+    ++s;
+  }
   if constexpr (Stream) {
     for (; s < end && !lanes::stream_aligned(pairs.store_address(s)); ++s) {
       carry = affine_compose{}(carry, pairs.load_one(s));
@@ -161,34 +175,41 @@ affine_pair<T> simd_affine_stretch(const Pairs& pairs, index_t begin, index_t en
     if constexpr (Write) pairs.store_one(s, carry);
   }
   if constexpr (Stream) lanes::stream_fence();
-  return carry;
+  return {carry, true};
+}
+
+// The carry after a stretch whose fold is `fold` (present whenever the stretch is not empty).
+template <class T, class Op>
+carry<T> carry_then(const carry<T>& before, const carry<T>& fold, const Op& op) {
+  return before.present ? carry<T>{op(before.value, fold.value), true} : fold;
 }
 
 // A plus-scan of one contiguous row, split across the team when long.
 template <class T>
-void simd_sum_row(const cpu_team& team, index_t length, T initial, const T* in, T* out) {
+void simd_sum_row(const cpu_team& team, index_t length, const carry<T>& initial, const T* in, T* out) {
+  const bool stream = length * index_t(sizeof(T)) >= streaming_store_bytes;
   chunked_row_scan(
-      team, length, scan_chunk_length<T>(), initial, [&](index_t begin, index_t end) { return simd_sum(in, begin, end); },
-      [](T before, T chunk_sum) { return before + chunk_sum; },
-      [&](index_t begin, index_t end, T before) {
-        return length * index_t(sizeof(T)) >= streaming_store_bytes
-                   ? simd_inclusive_sum<true>(in, out, begin, end, before)
-                   : simd_inclusive_sum<false>(in, out, begin, end, before);
+      team, length, scan_chunk_length<T>(), initial,
+      [&](index_t begin, index_t end) { return carry<T>{simd_sum(in, begin, end), true}; },
+      [](const carry<T>& before, const carry<T>& fold) { return carry_then(before, fold, plus{}); },
+      [&](index_t begin, index_t end, const carry<T>& before) {
+        return stream ? simd_inclusive_sum<true>(in, out, begin, end, before)
+                      : simd_inclusive_sum<false>(in, out, begin, end, before);
       });
 }
 
 // An affine scan of one row of pairs, split across the team when long.
 template <class T, class Pairs>
-void simd_affine_row(const cpu_team& team, index_t length, affine_pair<T> initial, const Pairs& pairs) {
-  const affine_pair<T> identity{T(1), T(0)};
+void simd_affine_row(const cpu_team& team, index_t length, const carry<affine_pair<T>>& initial, const Pairs& pairs) {
+  using state = carry<affine_pair<T>>;
+  const bool stream = length * index_t(sizeof(affine_pair<T>)) >= streaming_store_bytes;
   chunked_row_scan(
       team, length, scan_chunk_length<affine_pair<T>>(), initial,
-      [&](index_t begin, index_t end) { return simd_affine_stretch<false, false>(pairs, begin, end, identity); },
-      [](const affine_pair<T>& before, const affine_pair<T>& fold) { return affine_compose{}(before, fold); },
-      [&](index_t begin, index_t end, const affine_pair<T>& before) {
-        return length * index_t(sizeof(affine_pair<T>)) >= streaming_store_bytes
-                   ? simd_affine_stretch<true, true>(pairs, begin, end, before)
-                   : simd_affine_stretch<true, false>(pairs, begin, end, before);
+      [&](index_t begin, index_t end) { return simd_affine_stretch<false, false>(pairs, begin, end, state{}); },
+      [](const state& before, const state& fold) { return carry_then(before, fold, affine_compose{}); },
+      [&](index_t begin, index_t end, const state& before) {
+        return stream ? simd_affine_stretch<true, true>(pairs, begin, end, before)
+                      : simd_affine_stretch<true, false>(pairs, begin, end, before);
       });
 }
 

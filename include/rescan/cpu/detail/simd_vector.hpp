@@ -131,11 +131,13 @@ struct simd {
   }
 
  private:
+  // The lowest K lanes have no earlier lane at this distance: they keep (a, b) as they are (a
+  // select, not a product with the identity, which would turn an infinite a into NaN).
   template <int K>
   static void compose_shifted(vector& a, vector& b) {
-    const vector earlier_a = shifted<K>(a) + ones_below<K>();
-    b = a * shifted<K>(b) + b;
-    a = a * earlier_a;
+    const vector below = ones_below<K>();
+    b = below != 0 ? b : a * shifted<K>(b) + b;
+    a = a * (shifted<K>(a) + below);
   }
   template <int K, std::size_t... I>
   static vector shifted(const vector& v, std::index_sequence<I...>) {

@@ -73,33 +73,13 @@ struct scan_kernels<cuda_t> {
   template <class T, class Op>
   static void inclusive(const cuda_t& backend, const strided_view<const T, 2>& in, const strided_view<T, 2>& out,
                         const Op& op, const scan_options<T>& options) {
-    static_assert(std::is_trivially_copyable_v<T>, "rescan::cuda scans need a trivially copyable element type");
-    constexpr const char* function = "inclusive_scan";
-    const cudaStream_t stream = cuda_detail::stream_of(backend);
-    cuda_detail::check_device_view(function, "in", in);
-    cuda_detail::check_device_view(function, "out", out);
-    const index_t rows = in.extent(0), length = in.extent(1);
-    const auto starts = cuda_detail::make_segment_starts(function, options, length, stream);
-    const cuda_detail::scan_elements<T> elements{cuda_detail::in_scan_order(in, options.direction),
-                                                 cuda_detail::in_scan_order(out, options.direction), options.initial,
-                                                 T{}, false};
-    cuda_detail::scan_rows<false>(elements, op, starts, T{}, rows, length, stream, function);
+    scan<false>("inclusive_scan", backend, in, out, T{}, op, options);
   }
 
   template <class T, class Op>
   static void exclusive(const cuda_t& backend, const strided_view<const T, 2>& in, const strided_view<T, 2>& out,
                         const T& init, const Op& op, const scan_options<T>& options) {
-    static_assert(std::is_trivially_copyable_v<T>, "rescan::cuda scans need a trivially copyable element type");
-    constexpr const char* function = "exclusive_scan";
-    const cudaStream_t stream = cuda_detail::stream_of(backend);
-    cuda_detail::check_device_view(function, "in", in);
-    cuda_detail::check_device_view(function, "out", out);
-    const index_t rows = in.extent(0), length = in.extent(1);
-    const auto starts = cuda_detail::make_segment_starts(function, options, length, stream);
-    const cuda_detail::scan_elements<T> elements{cuda_detail::in_scan_order(in, options.direction),
-                                                 cuda_detail::in_scan_order(out, options.direction), options.initial,
-                                                 init, true};
-    cuda_detail::scan_rows<true>(elements, op, starts, init, rows, length, stream, function);
+    scan<true>("exclusive_scan", backend, in, out, init, op, options);
   }
 
   template <class T>
@@ -119,6 +99,23 @@ struct scan_kernels<cuda_t> {
                                                        options.initial};
     cuda_detail::scan_rows<false>(elements, affine_compose{}, starts, affine_pair<T>{T(1), T(0)}, rows, length,
                                   stream, function);
+  }
+
+ private:
+  // Both scans: init is used only by the exclusive one.
+  template <bool Exclusive, class T, class Op>
+  static void scan(const char* function, const cuda_t& backend, const strided_view<const T, 2>& in,
+                   const strided_view<T, 2>& out, const T& init, const Op& op, const scan_options<T>& options) {
+    static_assert(std::is_trivially_copyable_v<T>, "rescan::cuda scans need a trivially copyable element type");
+    const cudaStream_t stream = cuda_detail::stream_of(backend);
+    cuda_detail::check_device_view(function, "in", in);
+    cuda_detail::check_device_view(function, "out", out);
+    const index_t rows = in.extent(0), length = in.extent(1);
+    const auto starts = cuda_detail::make_segment_starts(function, options, length, stream);
+    const cuda_detail::scan_elements<T> elements{cuda_detail::in_scan_order(in, options.direction),
+                                                 cuda_detail::in_scan_order(out, options.direction), options.initial,
+                                                 init, Exclusive};
+    cuda_detail::scan_rows<Exclusive>(elements, op, starts, init, rows, length, stream, function);
   }
 };
 

@@ -35,12 +35,14 @@ def parse(path):
         data = json.load(handle)
     samples = defaultdict(list)  # (family, n, threads) -> [ns]
     medians = {}
+    size_names = {}  # family -> "n" or "rows": what its size argument counts
     for bench in data["benchmarks"]:
         match = NAME.match(bench.get("run_name", bench["name"]))
         if not match:
             continue
         args = dict(part.split(":") for part in match.group("args").strip("/").split("/") if ":" in part)
         key = (match.group("family"), int(args.get("n", args.get("rows", 0))), int(args.get("threads", 0)))
+        size_names[key[0]] = "n" if "n" in args else "rows"
         time_ns = bench["real_time"] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[bench.get("time_unit", "ns")]
         if bench.get("run_type") == "aggregate":
             if bench.get("aggregate_name") == "median":
@@ -49,7 +51,7 @@ def parse(path):
             samples[key].append(time_ns)
     for key, values in samples.items():
         medians.setdefault(key, statistics.median(values))
-    return data.get("context", {}), medians
+    return data.get("context", {}), medians, size_names
 
 
 def lookup(medians, family, n, threads):
@@ -65,7 +67,7 @@ def main():
     if len(sys.argv) < 2:
         print(__doc__)
         return 2
-    context, medians = parse(sys.argv[1])
+    context, medians, size_names = parse(sys.argv[1])
     print(f"# rescan {context.get('rescan_version', '?')}, simd {context.get('rescan_simd', '?')}, "
           f"{context.get('num_cpus', '?')} cpus, {context.get('date', '')}")
     for title, rescan, memcpy, alternative, loop in GROUPS:
@@ -73,7 +75,7 @@ def main():
         if not rows:
             continue
         print(f"\n## {title}\n")
-        header = ["n", "threads", "rescan median"]
+        header = [size_names.get(rescan, "n"), "threads", "rescan median"]
         header += ["% of memcpy"] if memcpy else []
         header += [f"x {alternative}"] if alternative else []
         header += [f"x {loop}"] if loop else []

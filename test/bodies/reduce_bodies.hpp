@@ -20,8 +20,11 @@ std::vector<index_t> reduction_lengths() {
 
 template <class Harness, class T, class Op, class Call>
 void check_fold(Op op, T empty_value, const Call& call) {
-  for (index_t length : reduction_lengths<Harness>()) {
+  auto lengths = reduction_lengths<Harness>();
+  lengths.push_back((index_t(1) << 17) + 3);  // one row long enough to be split across threads
+  for (index_t length : lengths) {
     for (index_t rows : {index_t(1), index_t(7)}) {
+      if (rows > 1 && length > 4099) continue;
       for (layout storage : {layout::row_major, layout::column_major, layout::padded_reversed}) {
         INFO(Harness::name << ": rows " << rows << ", L " << length << ", " << layout_name(storage));
         const auto x = random_integers<T>(static_cast<std::size_t>(rows * length), -100, 100);
@@ -42,14 +45,14 @@ TEST_CASE_TEMPLATE_DEFINE("reduce_sum, reduce_min, reduce_max and a generic redu
   const double inf = std::numeric_limits<double>::infinity();
   check_fold<Harness, float>(minimum{}, float(inf), [&](auto in, auto out) { reduce_min(backend, in, out); });
   check_fold<Harness, double>(maximum{}, -inf, [&](auto in, auto out) { reduce_max(backend, in, out); });
-  // A non-commutative fold: products of rotations, in order.
-  for (index_t length : reduction_lengths<Harness>()) {
+  // A non-commutative fold: products of orthogonal matrices, in order (one row split across threads too).
+  auto lengths = reduction_lengths<Harness>();
+  lengths.push_back((index_t(1) << 17) + 3);
+  for (index_t length : lengths) {
     if (length == 0) continue;
     INFO(Harness::name << ": mat2 product, L " << length);
-    const index_t rows = 3;
-    std::vector<mat2<double>> x(static_cast<std::size_t>(rows * length));
-    const auto angles = random_uniform<double>(x.size(), -3.0, 3.0);
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] = {std::cos(angles[i]), -std::sin(angles[i]), std::sin(angles[i]), std::cos(angles[i])};
+    const index_t rows = length > 4099 ? 1 : 3;
+    const auto x = random_orthogonal(static_cast<std::size_t>(rows * length));
     auto in = Harness::upload(x);
     auto out = Harness::template allocate<mat2<double>>(static_cast<std::size_t>(rows));
     reduce(backend, make_view(in.data(), {rows, length}), make_view(out.data(), rows), mat2_product{});

@@ -11,17 +11,6 @@
 
 namespace rescan::testing {
 
-// Random rotations: their products stay bounded and do not commute.
-inline std::vector<mat2<double>> random_rotations(std::size_t count) {
-  std::vector<mat2<double>> matrices(count);
-  const auto angles = random_uniform<double>(count, -3.14159, 3.14159);
-  for (std::size_t i = 0; i < count; ++i) {
-    const double c = std::cos(angles[i]), s = std::sin(angles[i]);
-    matrices[i] = {c, -s, s, c};
-  }
-  return matrices;
-}
-
 // Contracting affine maps: a in [0.5, 1], b in [-1, 1] (the shape of a discretized SSM step).
 inline std::vector<affine_pair<float>> random_affine_pairs(std::size_t count) {
   const auto a = random_uniform<float>(count, 0.5, 1.0);
@@ -106,8 +95,8 @@ TEST_CASE_TEMPLATE_DEFINE("non-commutative scans (2x2 matrix products, affine ma
         for (bool with_initial : {false, true}) {
           const scan_setup setup{rows, length, layout::row_major, reverse, segment_kind::none, with_initial};
           const auto count = static_cast<std::size_t>(rows * length);
-          const auto matrices = random_rotations(count);
-          const auto matrix_initial = with_initial ? random_rotations(rows) : std::vector<mat2<double>>{};
+          const auto matrices = random_orthogonal(count);
+          const auto matrix_initial = with_initial ? random_orthogonal(rows) : std::vector<mat2<double>>{};
           check_scan<Harness>(setup, matrices, matrix_initial, mat2_product{}, tolerance{1e-9, 1e-9});
           const auto identity = mat2_product::identity<mat2<double>>();
           check_scan<Harness>(setup, matrices, matrix_initial, mat2_product{}, tolerance{1e-9, 1e-9}, &identity);
@@ -150,8 +139,8 @@ TEST_CASE_TEMPLATE_DEFINE("segmented scans restart at flags and at offsets, in b
           check_scan<Harness>(setup, x, initial, plus{}, tolerance{});
           const float init = -2;
           check_scan<Harness>(setup, x, initial, plus{}, tolerance{}, &init);
-          const auto matrices = random_rotations(static_cast<std::size_t>(rows * length));
-          const auto matrix_initial = with_initial ? random_rotations(rows) : std::vector<mat2<double>>{};
+          const auto matrices = random_orthogonal(static_cast<std::size_t>(rows * length));
+          const auto matrix_initial = with_initial ? random_orthogonal(rows) : std::vector<mat2<double>>{};
           check_scan<Harness>(setup, matrices, matrix_initial, mat2_product{}, tolerance{1e-9, 1e-9});
         }
       }
@@ -169,7 +158,7 @@ TEST_CASE_TEMPLATE_DEFINE("scans run in place (out is in)", Harness, scan_in_pla
       check_scan<Harness>(setup, x, {}, plus{}, tolerance{}, &init);
       setup.segments = segment_kind::none;  // the vector path of contiguous float rows, in place
       check_scan<Harness>(setup, x, {}, plus{}, tolerance{});
-      const auto matrices = random_rotations(static_cast<std::size_t>(2 * length));
+      const auto matrices = random_orthogonal(static_cast<std::size_t>(2 * length));
       check_scan<Harness>(setup, matrices, {}, mat2_product{}, tolerance{1e-9, 1e-9});
     }
   }

@@ -17,19 +17,6 @@
 
 namespace rescan::testing {
 
-namespace {
-
-std::vector<mat2<double>> rotations(std::size_t count) {
-  std::vector<mat2<double>> matrices(count);
-  const auto angles = random_uniform<double>(count, -3.0, 3.0);
-  for (std::size_t i = 0; i < count; ++i) {
-    matrices[i] = {std::cos(angles[i]), -std::sin(angles[i]), std::sin(angles[i]), std::cos(angles[i])};
-  }
-  return matrices;
-}
-
-}  // namespace
-
 TEST_CASE("cuda: reductions of long rows (split into chunks) match the loop") {
   using harness = cuda_harness;
   for (index_t length : {index_t(8193), index_t(100003), index_t(1) << 20}) {
@@ -57,11 +44,11 @@ TEST_CASE("cuda: reductions of long rows (split into chunks) match the loop") {
       }
     }
   }
-  // Non-commutative: products of rotations, chunks folded in order.
+  // Non-commutative: products of orthogonal matrices, chunks folded in order.
   for (index_t length : {index_t(5000), index_t(50001)}) {
     const index_t rows = 2;
     INFO("mat2 product, L " << length);
-    const auto x = rotations(static_cast<std::size_t>(rows * length));
+    const auto x = random_orthogonal(static_cast<std::size_t>(rows * length));
     auto in = harness::upload(x);
     auto out = harness::allocate<mat2<double>>(static_cast<std::size_t>(rows));
     reduce(cuda, make_view(in.data(), {rows, length}), make_view(out.data(), rows), mat2_product{});

@@ -35,6 +35,20 @@ std::vector<T> random_uniform(std::size_t count, double low, double high) {
   return values;
 }
 
+// Random 2x2 orthogonal matrices, half rotations and half reflections: their products stay
+// bounded (no overflow over 2^20 factors) and do not commute (rotations alone would: R(a)R(b) =
+// R(a+b)), so an order bug cannot hide.
+inline std::vector<mat2<double>> random_orthogonal(std::size_t count) {
+  std::vector<mat2<double>> matrices(count);
+  const auto angles = random_uniform<double>(count, -3.14159, 3.14159);
+  const auto kinds = random_integers<int>(count, 0, 1);
+  for (std::size_t i = 0; i < count; ++i) {
+    const double c = std::cos(angles[i]), s = std::sin(angles[i]);
+    matrices[i] = kinds[i] == 0 ? mat2<double>{c, -s, s, c} : mat2<double>{c, s, s, -c};
+  }
+  return matrices;
+}
+
 // How a logical (rows, L) matrix sits in memory.
 enum class layout {
   row_major,       // contiguous rows

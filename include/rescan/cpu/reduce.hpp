@@ -1,9 +1,11 @@
-// CPU backend of the row reductions: rows in parallel, each row folded in order.
+// CPU backend of the row reductions: rows in parallel, each row folded in order; a few long rows
+// are each split across the threads (in order: the operator need not commute).
 #pragma once
 
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "rescan/core/error.hpp"
 #include "rescan/core/operators.hpp"
@@ -50,8 +52,28 @@ struct reduce_kernels<cpu_t> {
         raise<value_error>("reduce: in.extent(1) = 0 but the operator has no identity() to return for an empty row");
       }
     }
-    parallel_for(team_of(backend), in.extent(0), [&](index_t row) { out(row) = fold_row(in[row], op); });
+    const cpu_team team = team_of(backend);
+    const index_t rows = in.extent(0), length = in.extent(1);
+    if (rows >= team.threads || length < split_row_length) {
+      parallel_for(team, rows, [&](index_t row) { out(row) = fold_row(in[row], op); });
+      return;
+    }
+    // Few long rows: each row folded in one contiguous part per thread, the parts combined in order.
+    std::vector<T> parts(static_cast<std::size_t>(team.threads));
+    for (index_t row = 0; row < rows; ++row) {
+      const auto x = in[row];
+      parallel_for(team, team.threads, [&](index_t part) {
+        const index_t begin = length * part / team.threads, end = length * (part + 1) / team.threads;
+        parts[static_cast<std::size_t>(part)] = fold_row(x.slice(0, begin, end - begin), op);
+      });
+      T value = parts[0];
+      for (int part = 1; part < team.threads; ++part) value = op(value, parts[static_cast<std::size_t>(part)]);
+      out(row) = value;
+    }
   }
+
+  // Rows at least this long are split across the threads when there are fewer rows than threads.
+  static constexpr index_t split_row_length = index_t(1) << 16;
 
   template <class T>
   static void argmax(const cpu_t& backend, const strided_view<const T, 2>& in, const strided_view<index_t, 1>& out) {

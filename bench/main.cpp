@@ -7,9 +7,7 @@
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("rescan_version", std::to_string(RESCAN_VERSION_MAJOR) + "." +
-                                                    std::to_string(RESCAN_VERSION_MINOR) + "." +
-                                                    std::to_string(RESCAN_VERSION_PATCH));
+  benchmark::AddCustomContext("rescan_version", RESCAN_VERSION_STRING);
   benchmark::AddCustomContext("rescan_simd", rescan::detail::simd_instruction_set());
   benchmark::AddCustomContext("rescan_threads", std::to_string(rescan::detail::team_of(rescan::cpu).threads));
   benchmark::RunSpecifiedBenchmarks();

@@ -11,9 +11,7 @@
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("rescan_version", std::to_string(RESCAN_VERSION_MAJOR) + "." +
-                                                    std::to_string(RESCAN_VERSION_MINOR) + "." +
-                                                    std::to_string(RESCAN_VERSION_PATCH));
+  benchmark::AddCustomContext("rescan_version", RESCAN_VERSION_STRING);
   int device = 0;
   cudaDeviceProp properties{};
   if (cudaGetDevice(&device) == cudaSuccess && cudaGetDeviceProperties(&properties, device) == cudaSuccess) {

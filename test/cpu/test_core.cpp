@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <Eigen/Core>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -109,6 +110,9 @@ TEST_CASE("version macros agree with RESCAN_VERSION") {
   CHECK(RESCAN_VERSION == RESCAN_VERSION_MAJOR * 10000 + RESCAN_VERSION_MINOR * 100 + RESCAN_VERSION_PATCH);
   CHECK(RESCAN_VERSION_MAJOR == 0);
   CHECK(RESCAN_VERSION_MINOR == 1);
+  CHECK(std::string(RESCAN_VERSION_STRING) == std::to_string(RESCAN_VERSION_MAJOR) + "." +
+                                                  std::to_string(RESCAN_VERSION_MINOR) + "." +
+                                                  std::to_string(RESCAN_VERSION_PATCH));
 }
 
 }  // namespace rescan::testing

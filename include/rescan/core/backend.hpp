@@ -13,9 +13,9 @@ namespace rescan {
 // The CPU backend: Eigen + OpenMP. threads = 0 uses every thread OpenMP offers.
 // flush_subnormals: inside rescan's CPU kernels (and only there: the caller's floating-point mode is
 // restored on return), results below the smallest normal number are flushed to zero (inputs are
-// read as they are). Long products
-// of factors in (0, 1), as in every SSM scan, otherwise get stuck at the smallest subnormal, where
-// each x86 multiply costs about a hundred cycles. Set it to false for IEEE gradual underflow.
+// read as they are). Long products of factors in (0, 1), as in every SSM scan, otherwise get stuck
+// at the smallest subnormal, where each x86 multiply costs about a hundred cycles. Set it to false
+// for IEEE gradual underflow.
 struct cpu_t {
   int threads = 0;
   bool flush_subnormals = true;

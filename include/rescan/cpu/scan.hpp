@@ -170,7 +170,7 @@ struct scan_kernels<cpu_t> {
           const carry<pair> initial =
               options.initial.data() ? carry<pair>{pair{T(1), options.initial(row)}, true} : carry<pair>{};
 #if RESCAN_HAS_VECTOR_EXTENSIONS
-          if constexpr (std::is_same_v<std::decay_t<decltype(segments)>, no_segments> && simd_float<T>) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(segments)>, no_segments> && simd<T>::available) {
             if (a_row.stride(0) == 1 && b_row.stride(0) == 1 && h_row.stride(0) == 1) {
               simd_affine_row(team, length, initial, recurrence_arrays<T>{a_row.data(), b_row.data(), h_row.data()});
               return;

@@ -13,9 +13,6 @@
 
 namespace rescan::detail {
 
-template <class T>
-constexpr bool simd_float = std::is_same_v<T, float> || std::is_same_v<T, double>;
-
 // Is there a vector path for scanning T with Op?
 template <class T, class Op>
 struct simd_scan_kind {
@@ -23,11 +20,11 @@ struct simd_scan_kind {
 };
 template <class T>
 struct simd_scan_kind<T, plus> {
-  static constexpr bool sum = simd_float<T>, affine = false;
+  static constexpr bool sum = simd<T>::available, affine = false;
 };
 template <class T>
 struct simd_scan_kind<affine_pair<T>, affine_compose> {
-  static constexpr bool sum = false, affine = simd_float<T>;
+  static constexpr bool sum = false, affine = simd<T>::available;
 };
 
 #if RESCAN_HAS_VECTOR_EXTENSIONS
@@ -62,15 +59,15 @@ carry<T> simd_inclusive_sum(const T* x, T* out, index_t begin, index_t end, carr
   using lanes = simd<T>;
   constexpr int width = lanes::width;
   index_t s = begin;
-  T carry = before.value;
+  T total = before.value;
   if (!before.present && s < end) {
-    out[s] = carry = x[s];
+    out[s] = total = x[s];
     ++s;
   }
   if constexpr (Stream) {
-    for (; s < end && !lanes::stream_aligned(out + s); ++s) out[s] = carry = carry + x[s];
+    for (; s < end && !lanes::stream_aligned(out + s); ++s) out[s] = total = total + x[s];
   }
-  auto running = lanes::broadcast(carry);
+  auto running = lanes::broadcast(total);
   for (; s + 4 * width <= end; s += 4 * width) {
     typename lanes::vector prefix[4];
     for (int k = 0; k < 4; ++k) prefix[k] = lanes::prefix_sum(lanes::load(x + s + k * width));
@@ -78,10 +75,10 @@ carry<T> simd_inclusive_sum(const T* x, T* out, index_t begin, index_t end, carr
     for (int k = 0; k < 4; ++k) lanes::template put<Stream>(out + s + k * width, prefix[k] + running);
     running += lanes::last(prefix[3]);
   }
-  carry = running[0];
-  for (; s < end; ++s) out[s] = carry = carry + x[s];
+  total = running[0];
+  for (; s < end; ++s) out[s] = total = total + x[s];
   if constexpr (Stream) lanes::stream_fence();
-  return {carry, before.present};
+  return {total, before.present || begin < end};
 }
 
 // Where the pairs of an affine scan live. Both layouts read (a, b) vectors at s and write results.
@@ -137,22 +134,23 @@ struct recurrence_arrays {  // a and b arrays in, h = the b of each prefix out
 template <bool Write, bool Stream, class T, class Pairs>
 carry<affine_pair<T>> simd_affine_stretch(const Pairs& pairs, index_t begin, index_t end,
                                           const carry<affine_pair<T>>& before) {
+  static_assert(Write || !Stream, "simd_affine_stretch: streaming needs Write");
   using lanes = simd<T>;
   constexpr int width = lanes::width;
   index_t s = begin;
   if (!before.present && s == end) return before;
-  affine_pair<T> carry = before.present ? before.value : pairs.load_one(s);
+  affine_pair<T> total = before.present ? before.value : pairs.load_one(s);
   if (!before.present) {
-    if constexpr (Write) pairs.store_one(s, carry);
+    if constexpr (Write) pairs.store_one(s, total);
     ++s;
   }
   if constexpr (Stream) {
     for (; s < end && !lanes::stream_aligned(pairs.store_address(s)); ++s) {
-      carry = affine_compose{}(carry, pairs.load_one(s));
-      pairs.store_one(s, carry);
+      total = affine_compose{}(total, pairs.load_one(s));
+      pairs.store_one(s, total);
     }
   }
-  auto carry_a = lanes::broadcast(carry.a), carry_b = lanes::broadcast(carry.b);
+  auto carry_a = lanes::broadcast(total.a), carry_b = lanes::broadcast(total.b);
   for (; s + 4 * width <= end; s += 4 * width) {
     typename lanes::vector a[4], b[4];
     for (int k = 0; k < 4; ++k) {
@@ -169,13 +167,13 @@ carry<affine_pair<T>> simd_affine_stretch(const Pairs& pairs, index_t begin, ind
     carry_b = lanes::last(a[3]) * carry_b + lanes::last(b[3]);
     carry_a = lanes::last(a[3]) * carry_a;
   }
-  carry = {carry_a[0], carry_b[0]};
+  total = {carry_a[0], carry_b[0]};
   for (; s < end; ++s) {
-    carry = affine_compose{}(carry, pairs.load_one(s));
-    if constexpr (Write) pairs.store_one(s, carry);
+    total = affine_compose{}(total, pairs.load_one(s));
+    if constexpr (Write) pairs.store_one(s, total);
   }
   if constexpr (Stream) lanes::stream_fence();
-  return {carry, true};
+  return {total, true};
 }
 
 // The carry after a stretch whose fold is `fold` (present whenever the stretch is not empty).

@@ -112,7 +112,7 @@ struct simd {
   }
 
   // Lane i of (a, b) := (a_0, b_0) ∘ ... ∘ (a_i, b_i) under affine composition
-  // (earlier (a', b'), later (a, b)) -> (a a', a b' + b); the lanes below get the identity (1, 0).
+  // (earlier (a', b'), later (a, b)) -> (a a', a b' + b).
   static void prefix_affine(vector& a, vector& b) {
     if constexpr (width > 1) compose_shifted<1>(a, b);
     if constexpr (width > 2) compose_shifted<2>(a, b);

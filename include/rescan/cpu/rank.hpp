@@ -1,0 +1,350 @@
+// CPU backend of the ranking metrics (rank/dispatch.hpp contract).
+//   Kendall, one long pair: x and y become order-preserving integer keys; a stable radix sort by y
+//   gives y's dense ranks, a second one by x (of the y-sorted sequence) orders the pairs by (x, y);
+//   runs of equal keys give the ties, and the merge sort of the y ranks counts the discordant pairs
+//   (Knight's algorithm). O(n log n), both sorts and the merge passes split over the team.
+//   Batched: groups in parallel, each on one thread: groups of up to kendall_quadratic_max elements
+//   count their pairs directly (O(n^2), no sorting), longer ones take the sort path in per-thread
+//   scratch allocated once per call.
+//   rankdata and spearman_rho sort positions per group (per-thread scratch); top_order_agreement
+//   scans each group once.
+// Every result is an exact integer count or computed from them in a fixed order: identical run to
+// run and across thread counts.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "rescan/core/view.hpp"
+#include "rescan/cpu/detail/rank_sort.hpp"
+#include "rescan/cpu/parallel.hpp"
+#include "rescan/rank/detail/kendall_statistics.hpp"
+#include "rescan/rank/dispatch.hpp"
+
+namespace rescan::detail {
+
+// Groups up to this size count their pairs directly.
+inline constexpr index_t kendall_quadratic_max = 48;
+
+template <class T>
+bool is_nan_value(T value) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return value != value;
+  } else {
+    (void)value;
+    return false;
+  }
+}
+
+// Scratch of the sort path for groups of up to `capacity` elements.
+template <class KX, class KY>
+struct kendall_sort_scratch {
+  using K = std::conditional_t<(sizeof(KX) > sizeof(KY)), KX, KY>;
+  std::vector<K> keys, keys_other;
+  std::vector<std::uint32_t> payload, payload_other;
+
+  explicit kendall_sort_scratch(index_t capacity = 0) { reserve(capacity); }
+  void reserve(index_t capacity) {
+    const auto size = static_cast<std::size_t>(capacity);
+    if (keys.size() >= size) return;
+    keys.resize(size);
+    keys_other.resize(size);
+    payload.resize(size);
+    payload_other.resize(size);
+  }
+};
+
+// Adds the runs of equal values of a sorted sequence (value(i) for i in [0, n)) to pairs, triples
+// and distinct counts.
+template <class Same>
+void add_tie_runs(index_t n, const Same& same_as_previous, std::int64_t& pairs, double& triples, std::int64_t& distinct) {
+  index_t start = 0;
+  for (index_t i = 1; i <= n; ++i) {
+    if (i < n && same_as_previous(i)) continue;
+    const auto length = static_cast<std::int64_t>(i - start);
+    pairs += length * (length - 1) / 2;
+    triples += double(length) * double(length - 1) * double(length - 2) / 6;
+    ++distinct;
+    start = i;
+  }
+}
+
+// The counts of one pair of vectors by sorting (see the top of this file). The views must hold no NaN.
+template <class X, class Y>
+kendall_counts count_kendall_sorted(const cpu_team& team, const strided_view<const X, 1>& x,
+                                    const strided_view<const Y, 1>& y,
+                                    kendall_sort_scratch<rank_key_t<X>, rank_key_t<Y>>& scratch) {
+  const index_t n = x.extent(0);
+  scratch.reserve(n);
+  auto* keys = scratch.keys.data();
+  auto* other_keys = scratch.keys_other.data();
+  std::uint32_t* payload = scratch.payload.data();
+  std::uint32_t* other_payload = scratch.payload_other.data();
+  kendall_counts counts;
+  counts.n = n;
+  // 1. Sort positions by y; the dense rank of y along the sorted order; y's ties.
+  parallel_for(team, std::min<index_t>(team.threads, n), [&](index_t t) {
+    const int parts = static_cast<int>(std::min<index_t>(team.threads, n));
+    for (index_t i = part_begin(n, parts, int(t)); i < part_begin(n, parts, int(t) + 1); ++i) {
+      keys[i] = rank_key(y(i));
+      payload[i] = static_cast<std::uint32_t>(i);
+    }
+  });
+  if (radix_sort_pairs(team, n, keys, payload, other_keys, other_payload)) {
+    std::swap(keys, other_keys);
+    std::swap(payload, other_payload);
+  }
+  add_tie_runs(n, [&](index_t i) { return keys[i] == keys[i - 1]; }, counts.ties_y, counts.tie_triples_y,
+               counts.distinct_y);
+  // 2. In y order: x's key, and y's dense rank as payload; stable sort by x orders pairs by (x, y).
+  std::uint32_t rank = 0;
+  for (index_t i = 0; i < n; ++i) {
+    rank += i > 0 && keys[i] != keys[i - 1];
+    other_keys[i] = rank_key(x(payload[i]));
+    other_payload[i] = rank;
+  }
+  std::swap(keys, other_keys);
+  std::swap(payload, other_payload);
+  if (radix_sort_pairs(team, n, keys, payload, other_keys, other_payload)) {
+    std::swap(keys, other_keys);
+    std::swap(payload, other_payload);
+  }
+  add_tie_runs(n, [&](index_t i) { return keys[i] == keys[i - 1]; }, counts.ties_x, counts.tie_triples_x,
+               counts.distinct_x);
+  double unused_triples = 0;
+  std::int64_t unused_distinct = 0;
+  add_tie_runs(n, [&](index_t i) { return keys[i] == keys[i - 1] && payload[i] == payload[i - 1]; }, counts.ties_xy,
+               unused_triples, unused_distinct);
+  // 3. Pairs ordered by x (ties in x by y) are discordant where y's rank decreases.
+  counts.discordant = sort_counting_inversions(team, n, payload, other_payload);
+  counts.concordant = total_pairs(n) - counts.ties_x - counts.ties_y + counts.ties_xy - counts.discordant;
+  return counts;
+}
+
+template <class X, class Y>
+bool any_nan(const strided_view<const X, 1>& x, const strided_view<const Y, 1>& y) {
+  if constexpr (std::is_floating_point_v<X> || std::is_floating_point_v<Y>) {
+    bool found = false;
+    for (index_t i = 0; i < x.extent(0); ++i) found |= is_nan_value(x(i)) | is_nan_value(y(i));
+    return found;
+  } else {
+    return false;
+  }
+}
+
+// One group on one thread: by definition when short, by sorting otherwise.
+template <class X, class Y, class Scratch>
+kendall_counts count_kendall_group(const strided_view<const X, 1>& x, const strided_view<const Y, 1>& y,
+                                   Scratch& scratch) {
+  const index_t n = x.extent(0);
+  if (n <= kendall_quadratic_max) return count_kendall_pairs(n, x, y);
+  if (any_nan(x, y)) {
+    kendall_counts counts;
+    counts.n = n;
+    counts.has_nan = true;
+    return counts;
+  }
+  return count_kendall_sorted(cpu_team{1, false}, x, y, scratch);
+}
+
+// Positions of a group sorted by value, ties by position (a stable order): order[0, n).
+template <class T>
+void sort_positions(const strided_view<const T, 1>& x, index_t* order) {
+  const index_t n = x.extent(0);
+  std::iota(order, order + n, index_t(0));
+  if (x.stride(0) == 1) {
+    const T* values = x.data();
+    std::sort(order, order + n, [values](index_t a, index_t b) { return values[a] < values[b] || (values[a] == values[b] && a < b); });
+  } else {
+    std::sort(order, order + n, [&x](index_t a, index_t b) { return x(a) < x(b) || (x(a) == x(b) && a < b); });
+  }
+}
+
+// Ranks of one NaN-free group by `method` into rank(i), using order (n positions) as scratch.
+template <class T, class Out>
+void rank_group(const strided_view<const T, 1>& x, rank_method method, index_t* order, const Out& rank) {
+  const index_t n = x.extent(0);
+  sort_positions(x, order);
+  index_t dense = 0;
+  for (index_t start = 0; start < n;) {
+    index_t end = start + 1;
+    while (end < n && x(order[end]) == x(order[start])) ++end;
+    ++dense;
+    for (index_t k = start; k < end; ++k) {
+      double value = 0;
+      switch (method) {
+        case rank_method::average: value = 0.5 * double(start + 1 + end); break;
+        case rank_method::min: value = double(start + 1); break;
+        case rank_method::max: value = double(end); break;
+        case rank_method::dense: value = double(dense); break;
+        default: value = double(k + 1);
+      }
+      rank(order[k], value);
+    }
+    start = end;
+  }
+}
+
+template <class T>
+bool group_has_nan(const strided_view<const T, 1>& x) {
+  bool found = false;
+  for (index_t i = 0; i < x.extent(0); ++i) found |= is_nan_value(x(i));
+  return found;
+}
+
+template <>
+struct rank_kernels<cpu_t> {
+  template <class T, class R>
+  static void rankdata(const cpu_t& backend, const strided_view<const T, 2>& x, const strided_view<R, 2>& out,
+                       rank_method method) {
+    const cpu_team team = team_of(backend);
+    const index_t n = x.extent(1);
+    std::vector<index_t> scratch(static_cast<std::size_t>(std::min<index_t>(team.threads, x.extent(0)) * n));
+    parallel_for(team, x.extent(0), [&](index_t group, int thread) {
+      const auto row = x[group];
+      const auto ranks = out[group];
+      if (group_has_nan(row)) {
+        for (index_t i = 0; i < n; ++i) ranks(i) = std::numeric_limits<R>::quiet_NaN();
+        return;
+      }
+      rank_group(row, method, scratch.data() + thread * n, [&](index_t i, double value) { ranks(i) = R(value); });
+    });
+  }
+
+  template <class X, class Y>
+  static rescan::kendall_counts kendall_counts(const cpu_t& backend, const strided_view<const X, 1>& x,
+                                               const strided_view<const Y, 1>& y) {
+    const index_t n = x.extent(0);
+    if (n <= kendall_quadratic_max) return count_kendall_pairs(n, x, y);
+    if (any_nan(x, y)) {
+      rescan::kendall_counts counts;
+      counts.n = n;
+      counts.has_nan = true;
+      return counts;
+    }
+    kendall_sort_scratch<rank_key_t<X>, rank_key_t<Y>> scratch(n);
+    return count_kendall_sorted(team_of(backend), x, y, scratch);
+  }
+
+  template <class X, class Y, class R>
+  static void kendall_tau_batched(const cpu_t& backend, const strided_view<const X, 2>& x,
+                                  const strided_view<const Y, 2>& y, const strided_view<R, 1>& tau,
+                                  kendall_variant variant) {
+    for_each_group(backend, x.extent(0), x.extent(1), tau, variant,
+                   [&](index_t group) { return std::make_pair(x[group], y[group]); });
+  }
+
+  template <class X, class Y, class R>
+  static void kendall_tau_grouped(const cpu_t& backend, const strided_view<const X, 1>& x,
+                                  const strided_view<const Y, 1>& y, const strided_view<const index_t, 1>& offsets,
+                                  const strided_view<R, 1>& tau, kendall_variant variant) {
+    check_group_offsets("kendall_tau_batched", offsets, x.extent(0));
+    index_t longest = 0;
+    for (index_t g = 0; g < tau.extent(0); ++g) longest = std::max(longest, offsets(g + 1) - offsets(g));
+    for_each_group(backend, tau.extent(0), longest, tau, variant, [&](index_t group) {
+      const index_t begin = offsets(group), length = offsets(group + 1) - begin;
+      return std::make_pair(x.slice(0, begin, length), y.slice(0, begin, length));
+    });
+  }
+
+  template <class X, class Y, class R>
+  static void spearman_rho(const cpu_t& backend, const strided_view<const X, 2>& x, const strided_view<const Y, 2>& y,
+                           const strided_view<R, 1>& rho) {
+    const cpu_team team = team_of(backend);
+    const index_t n = x.extent(1);
+    const auto threads = static_cast<std::size_t>(std::min<index_t>(team.threads, x.extent(0)));
+    std::vector<index_t> order(threads * static_cast<std::size_t>(n));
+    std::vector<double> ranks(2 * threads * static_cast<std::size_t>(n));
+    parallel_for(team, x.extent(0), [&](index_t group, int thread) {
+      const auto xg = x[group];
+      const auto yg = y[group];
+      if (n < 2 || group_has_nan(xg) || group_has_nan(yg)) {
+        rho(group) = std::numeric_limits<R>::quiet_NaN();
+        return;
+      }
+      index_t* positions = order.data() + thread * n;
+      double* rank_x = ranks.data() + 2 * thread * n;
+      double* rank_y = rank_x + n;
+      rank_group(xg, rank_method::average, positions, [&](index_t i, double value) { rank_x[i] = value; });
+      rank_group(yg, rank_method::average, positions, [&](index_t i, double value) { rank_y[i] = value; });
+      // Pearson's correlation of the ranks; both have mean (n + 1) / 2. Sums in position order.
+      const double mean = 0.5 * double(n + 1);
+      double sxy = 0, sxx = 0, syy = 0;
+      for (index_t i = 0; i < n; ++i) {
+        const double dx = rank_x[i] - mean, dy = rank_y[i] - mean;
+        sxy += dx * dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+      }
+      rho(group) = R(sxy / std::sqrt(sxx * syy));  // a constant x or y: 0 / 0 = NaN
+    });
+  }
+
+  template <class X, class Y, class R>
+  static void top_order_agreement(const cpu_t& backend, const strided_view<const X, 2>& x,
+                                  const strided_view<const Y, 2>& y, const strided_view<R, 1>& best,
+                                  const strided_view<R, 1>& worst) {
+    const index_t n = x.extent(1);
+    parallel_for(team_of(backend), x.extent(0), [&](index_t group) {
+      const auto xg = x[group];
+      const auto yg = y[group];
+      if (n == 0 || group_has_nan(xg) || group_has_nan(yg)) {
+        best(group) = worst(group) = std::numeric_limits<R>::quiet_NaN();
+        return;
+      }
+      index_t max_x = 0, min_x = 0, max_y = 0, min_y = 0;
+      for (index_t i = 1; i < n; ++i) {
+        if (xg(i) > xg(max_x)) max_x = i;
+        if (xg(i) < xg(min_x)) min_x = i;
+        if (yg(i) > yg(max_y)) max_y = i;
+        if (yg(i) < yg(min_y)) min_y = i;
+      }
+      best(group) = R(max_x == max_y ? 1 : 0);
+      worst(group) = R(min_x == min_y ? 1 : 0);
+    });
+  }
+
+  template <class T>
+  static consistency_summary consistency_rate(const cpu_t& backend, const strided_view<const T, 1>& tau,
+                                              const strided_view<T, 1>& per_group) {
+    (void)backend;
+    consistency_summary summary;
+    double sum = 0;
+    const bool write = per_group.extent(0) > 0;
+    for (index_t g = 0; g < tau.extent(0); ++g) {
+      const double rate = (double(tau(g)) + 1) / 2;
+      if (write) per_group(g) = T(rate);
+      if (rate != rate) {
+        ++summary.groups_skipped;
+      } else {
+        ++summary.groups_used;
+        sum += rate;
+      }
+    }
+    summary.mean = summary.groups_used > 0 ? sum / double(summary.groups_used) : std::numeric_limits<double>::quiet_NaN();
+    return summary;
+  }
+
+ private:
+  // tau(group) for every group, groups spread over the team; group_views(group) -> (x, y) of it.
+  template <class R, class GroupViews>
+  static void for_each_group(const cpu_t& backend, index_t groups, index_t longest, const strided_view<R, 1>& tau,
+                             kendall_variant variant, const GroupViews& group_views) {
+    const cpu_team team = team_of(backend);
+    using X = typename decltype(group_views(0).first)::value_type;
+    using Y = typename decltype(group_views(0).second)::value_type;
+    using scratch_t = kendall_sort_scratch<rank_key_t<X>, rank_key_t<Y>>;
+    const index_t capacity = longest > kendall_quadratic_max ? longest : 0;
+    std::vector<scratch_t> scratch(static_cast<std::size_t>(std::min<index_t>(team.threads, groups)), scratch_t(capacity));
+    parallel_for(team, groups, [&](index_t group, int thread) {
+      const auto views = group_views(group);
+      tau(group) = R(kendall_tau_of(count_kendall_group(views.first, views.second, scratch[thread]), variant));
+    });
+  }
+};
+
+}  // namespace rescan::detail

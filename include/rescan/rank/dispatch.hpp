@@ -1,0 +1,22 @@
+// What every ranking front door shares: the backend hook.
+#pragma once
+
+#include "rescan/core/backend.hpp"
+#include "rescan/rank/rank_options.hpp"
+
+namespace rescan::detail {
+
+// Each backend specializes this with static members taking checked views (n >= 0, groups >= 1
+// unless noted; out views of a floating-point type R):
+//   rankdata(backend, x (groups, n), out (groups, n), method)
+//   kendall_counts(backend, x (n), y (n)) -> kendall_counts                    one long pair
+//   kendall_tau_batched(backend, x (groups, n), y (groups, n), tau (groups), variant)
+//   kendall_tau_grouped(backend, x (total), y (total), offsets (groups + 1), tau (groups), variant)
+//                                                       offsets already validated (sorted, in [0, total])
+//   spearman_rho(backend, x (groups, n), y (groups, n), rho (groups))
+//   top_order_agreement(backend, x (groups, n), y (groups, n), best (groups), worst (groups))
+//   consistency_rate(backend, tau (groups), per_group (groups) or empty) -> consistency_summary
+template <class Backend>
+struct rank_kernels : missing_backend<Backend> {};
+
+}  // namespace rescan::detail

@@ -1,0 +1,316 @@
+// The selective scan of one (batch, channel) row on the CPU: forward and backward, with the N
+// states held in P SIMD vectors (N padded with zeros to P * W lanes: a padded lane has A = B = C = 0,
+// so its state stays 0 and adds nothing).
+//
+// The row is walked in blocks of selective_scan_block positions. Per block, the per-position work
+// (bias, softplus and its derivative, Δ·u, the z gate, the output) is done vectorized along time,
+// off the recurrence's critical path; the recurrence itself is one exp, two FMAs and one multiply
+// per state vector and position. The backward pass recomputes a block's states from the state
+// saved at its start (a checkpoint), then walks the block backwards. Every sum runs in one fixed
+// order, so results never depend on the thread count.
+#pragma once
+
+#include <algorithm>
+
+#include "rescan/cpu/detail/simd_math.hpp"
+#include "rescan/scan/selective_scan_dispatch.hpp"
+
+namespace rescan::detail {
+
+// Positions per block, and so between two checkpoints.
+inline constexpr index_t selective_scan_block = 64;
+
+// Everything one row reads, with A, B and C already packed: state axis contiguous, padded to
+// P * W lanes (B and C at position t start at B + t * B_step; the step is 0 when they are constant).
+template <class T>
+struct selective_scan_row {
+  strided_view<const T, 1> u, delta, z;  // (L); z absent when not given
+  const T* A = nullptr;                  // (Np)
+  const T* B = nullptr;
+  const T* C = nullptr;
+  index_t B_step = 0, C_step = 0;
+  T D = T(0), bias = T(0), scale = T(1);
+  bool softplus = false, accumulate_output = false;
+  int P = 1;             // state vectors
+  index_t batch_row = 0, channel = 0, state = 0;  // b, d, N
+  selective_scan_sequences sequences;
+  strided_view<const T, 3> h0;  // (states, dim, N) or absent
+};
+
+// What the backward pass of one row writes (each pointer or view may be absent).
+template <class T>
+struct selective_scan_row_gradients {
+  strided_view<T, 1> du, ddelta, dz;   // (L)
+  bool accumulate = false;
+  T* dB = nullptr;                     // (L, Np), added to: the partial sum of this row's slab
+  T* dC = nullptr;
+  T* parameters = nullptr;             // [dA (Np), dB (Np), dC (Np), dD, ddelta_bias], written
+  bool constant_B = false, constant_C = false;
+  strided_view<const T, 3> dlast_state;  // (states, dim, N) or absent
+  strided_view<T, 3> dh0;
+};
+
+// Per-thread scratch of the row kernels, in T elements.
+inline index_t selective_scan_scratch_size(index_t Np, int width) {
+  return 8 * selective_scan_block + 3 * selective_scan_block * width + 3 * selective_scan_block * Np + Np;
+}
+
+template <class T>
+inline void write_output(const strided_view<T, 1>& out, index_t t, T value, bool accumulate) {
+  out(t) = accumulate ? out(t) + value : value;
+}
+
+template <class T, int StaticP>
+struct selective_scan_row_kernel {
+  using lanes = math_lanes<T>;
+  using V = typename lanes::vector;
+  static constexpr int W = lanes::width;
+  static constexpr int max_P = StaticP > 0 ? StaticP : int(selective_scan_max_state / W > 0 ? selective_scan_max_state / W : 1);
+  static constexpr index_t block = selective_scan_block;
+
+  const selective_scan_row<T>& row;
+  T* scratch;  // selective_scan_scratch_size(P * W, W)
+
+  int vectors() const { return StaticP > 0 ? StaticP : row.P; }
+  index_t padded() const { return index_t(vectors()) * W; }
+
+  // Block arrays in the scratch.
+  T* delta_block() const { return scratch; }                  // Δ
+  T* softplus_slope() const { return scratch + block; }       // dΔ / d(delta)
+  T* u_block() const { return scratch + 2 * block; }
+  T* delta_u() const { return scratch + 3 * block; }          // Δ u
+  T* y_block() const { return scratch + 4 * block; }          // y before the gate
+  T* gate_grad() const { return scratch + 5 * block; }        // dout-side work
+  T* z_block() const { return scratch + 6 * block; }
+  T* dout_block() const { return scratch + 7 * block; }
+  T* y_lanes() const { return scratch + 8 * block; }          // (block, W) per-lane partial sums
+  T* s1_lanes() const { return y_lanes() + block * W; }
+  T* s2_lanes() const { return s1_lanes() + block * W; }
+  T* states_before() const { return s2_lanes() + block * W; }  // (block, Np)
+  T* states_after() const { return states_before() + block * padded(); }
+  T* decays() const { return states_after() + block * padded(); }
+
+  // The state entering sequence k: h0 of its state index, or zero.
+  void initial_state(index_t k, V* h) const {
+    alignas(64) T lanes_of_h[selective_scan_max_state + 64] = {};
+    if (row.h0.data() != nullptr) {
+      const index_t s = row.sequences.state_index(k, row.batch_row);
+      for (index_t n = 0; n < row.state; ++n) lanes_of_h[n] = row.h0(s, row.channel, n);
+    }
+    for (int p = 0; p < vectors(); ++p) h[p] = lanes::load(lanes_of_h + p * W);
+  }
+
+  // Δ (after bias and softplus), its slope, u and Δ u for positions [t0, t0 + n).
+  void prepare(index_t t0, index_t n) const {
+    T* dt = delta_block();
+    T* slope = softplus_slope();
+    T* u = u_block();
+    T* du = delta_u();
+    for (index_t i = 0; i < n; ++i) {
+      dt[i] = row.delta(t0 + i) + row.bias;
+      u[i] = row.u(t0 + i);
+    }
+    for (index_t i = n; i < ((n + W - 1) / W) * W; ++i) dt[i] = u[i] = T(0);
+    for (index_t i = 0; i < n; i += W) {
+      const V raw = lanes::load(dt + i);
+      if (row.softplus) {
+        lanes::store(dt + i, vector_softplus<T>(raw));
+        const V sigmoid = vector_sigmoid<T>(raw);
+        lanes::store(slope + i, raw > T(20) ? V{} + T(1) : sigmoid);
+      } else {
+        lanes::store(slope + i, V{} + T(1));
+      }
+      lanes::store(du + i, lanes::load(dt + i) * lanes::load(u + i));
+    }
+  }
+
+  // Runs the recurrence over [t0, t0 + n) from h, leaving the final state in h. Writes per-lane
+  // partial sums of C h into y_lanes; with Save, also the states before/after and the decays.
+  template <bool Save>
+  void recur(index_t t0, index_t n, V* h) const {
+    const int P = vectors();
+    const index_t Np = padded();
+    V A[max_P];
+    for (int p = 0; p < P; ++p) A[p] = lanes::load(row.A + p * W);
+    const T* dt = delta_block();
+    const T* du = delta_u();
+    T* ys = y_lanes();
+    for (index_t i = 0; i < n; ++i) {
+      const index_t t = t0 + i;
+      const T* B = row.B + t * row.B_step;
+      const T* C = row.C + t * row.C_step;
+      const V step = lanes::broadcast(dt[i]), input = lanes::broadcast(du[i]);
+      V y{};
+      for (int p = 0; p < P; ++p) {
+        const V decay = vector_exp<T>(step * A[p]);
+        if constexpr (Save) lanes::store(states_before() + i * Np + p * W, h[p]);
+        h[p] = decay * h[p] + input * lanes::load(B + p * W);
+        y += lanes::load(C + p * W) * h[p];
+        if constexpr (Save) {
+          lanes::store(decays() + i * Np + p * W, decay);
+          lanes::store(states_after() + i * Np + p * W, h[p]);
+        }
+      }
+      lanes::store(ys + i * W, y);
+    }
+    T* y_out = y_block();
+    const T* u = u_block();
+    for (index_t i = 0; i < n; ++i) y_out[i] = lanes::sum(lanes::load(ys + i * W)) + row.D * u[i];
+  }
+
+  // z and silu(z) for the block, vectorized (z_block := z, gate_grad := silu(z) / z's sigmoid).
+  void load_gate(index_t t0, index_t n) const {
+    T* z = z_block();
+    T* sigmoid = gate_grad();
+    for (index_t i = 0; i < n; ++i) z[i] = row.z(t0 + i);
+    for (index_t i = n; i < ((n + W - 1) / W) * W; ++i) z[i] = T(0);
+    for (index_t i = 0; i < n; i += W) lanes::store(sigmoid + i, vector_sigmoid<T>(lanes::load(z + i)));
+  }
+
+  // The forward pass of the row. checkpoint(c, h) is called with the state before position
+  // c * block (h: Np lanes) whenever the scan reaches it; out may be absent (only states and checkpoints).
+  template <class Checkpoint>
+  void forward(const strided_view<T, 1>& out, const strided_view<T, 3>& last_state,
+               const Checkpoint& checkpoint) const {
+    const bool has_z = row.z.data() != nullptr, has_out = out.data() != nullptr;
+    V h[max_P];
+    for (index_t k = 0; k < row.sequences.count(); ++k) {
+      initial_state(k, h);
+      const index_t end = row.sequences.end(k);
+      for (index_t t0 = row.sequences.begin(k); t0 < end;) {
+        const index_t n = std::min(end, (t0 / block + 1) * block) - t0;
+        if (t0 % block == 0) {
+          alignas(64) T lanes_of_h[selective_scan_max_state + 64];
+          for (int p = 0; p < vectors(); ++p) lanes::store(lanes_of_h + p * W, h[p]);
+          checkpoint(t0 / block, static_cast<const T*>(lanes_of_h));
+        }
+        prepare(t0, n);
+        recur<false>(t0, n, h);
+        if (has_out) {
+          const T* y = y_block();
+          if (has_z) load_gate(t0, n);
+          for (index_t i = 0; i < n; ++i) {
+            const T gate = has_z ? z_block()[i] * gate_grad()[i] : T(1);
+            write_output(out, t0 + i, row.scale * (y[i] * gate), row.accumulate_output);
+          }
+        }
+        t0 += n;
+      }
+      if (last_state.data() != nullptr) store_state(last_state, row.sequences.state_index(k, row.batch_row), h);
+    }
+  }
+
+  void store_state(const strided_view<T, 3>& states, index_t s, const V* h) const {
+    alignas(64) T lanes_of_h[selective_scan_max_state + 64];
+    for (int p = 0; p < vectors(); ++p) lanes::store(lanes_of_h + p * W, h[p]);
+    for (index_t n = 0; n < row.state; ++n) states(s, row.channel, n) = lanes_of_h[n];
+  }
+
+  // The backward pass of the row. restore(c, h) loads the state saved before position c * block
+  // into the first N of h's Np (zeroed) lanes.
+  template <class Restore>
+  void backward(const strided_view<const T, 1>& dout, const selective_scan_row_gradients<T>& g,
+                const Restore& restore) const {
+    const int P = vectors();
+    const index_t Np = padded();
+    const bool has_z = row.z.data() != nullptr;
+    V A[max_P], dA[max_P], dB[max_P], dC[max_P], dh[max_P], h[max_P];
+    for (int p = 0; p < P; ++p) {
+      A[p] = lanes::load(row.A + p * W);
+      dA[p] = dB[p] = dC[p] = V{};
+    }
+    T dD = T(0), dbias = T(0);
+    for (index_t k = row.sequences.count() - 1; k >= 0; --k) {
+      const index_t begin = row.sequences.begin(k), end = row.sequences.end(k);
+      const index_t s = row.sequences.state_index(k, row.batch_row);
+      load_state(g.dlast_state, s, dh);
+      for (index_t t1 = end; t1 > begin;) {
+        const index_t t0 = std::max(begin, ((t1 - 1) / block) * block), n = t1 - t0;
+        if (t0 == begin) {
+          initial_state(k, h);
+        } else {
+          alignas(64) T lanes_of_h[selective_scan_max_state + 64] = {};
+          restore(t0 / block, static_cast<T*>(lanes_of_h));
+          for (int p = 0; p < P; ++p) h[p] = lanes::load(lanes_of_h + p * W);
+        }
+        prepare(t0, n);
+        recur<true>(t0, n, h);
+        // The output side: gy = dout * scale * silu(z), dz, dD.
+        T* gy = dout_block();
+        const T* y = y_block();
+        const T* u = u_block();
+        if (has_z) load_gate(t0, n);
+        for (index_t i = 0; i < n; ++i) {
+          const T g_out = dout(t0 + i) * row.scale;
+          if (has_z) {
+            const T z = z_block()[i], sigmoid = gate_grad()[i];
+            if (g.dz.data() != nullptr) {
+              write_output(g.dz, t0 + i, g_out * y[i] * sigmoid * (T(1) + z * (T(1) - sigmoid)), g.accumulate);
+            }
+            gy[i] = g_out * z * sigmoid;
+          } else {
+            gy[i] = g_out;
+          }
+        }
+        for (index_t i = n - 1; i >= 0; --i) dD += gy[i] * u[i];
+        // The reverse recurrence over the block.
+        const T* dt = delta_block();
+        const T* du = delta_u();
+        for (index_t i = n - 1; i >= 0; --i) {
+          const index_t t = t0 + i;
+          const T* B = row.B + t * row.B_step;
+          const T* C = row.C + t * row.C_step;
+          const V grad_y = lanes::broadcast(gy[i]), step = lanes::broadcast(dt[i]), input = lanes::broadcast(du[i]);
+          V s1{}, s2{};
+          for (int p = 0; p < P; ++p) {
+            const V decay = lanes::load(decays() + i * Np + p * W);
+            const V after = lanes::load(states_after() + i * Np + p * W);
+            dh[p] += grad_y * lanes::load(C + p * W);
+            const V q = dh[p] * decay * lanes::load(states_before() + i * Np + p * W);
+            s1 += dh[p] * lanes::load(B + p * W);
+            s2 += A[p] * q;
+            dA[p] += step * q;
+            const V dB_t = dh[p] * input, dC_t = grad_y * after;
+            if (g.constant_B) dB[p] += dB_t;
+            else if (g.dB) lanes::store(g.dB + t * Np + p * W, lanes::load(g.dB + t * Np + p * W) + dB_t);
+            if (g.constant_C) dC[p] += dC_t;
+            else if (g.dC) lanes::store(g.dC + t * Np + p * W, lanes::load(g.dC + t * Np + p * W) + dC_t);
+            dh[p] *= decay;
+          }
+          lanes::store(s1_lanes() + i * W, s1);
+          lanes::store(s2_lanes() + i * W, s2);
+        }
+        const T* slope = softplus_slope();
+        for (index_t i = n - 1; i >= 0; --i) {
+          const T s1 = lanes::sum(lanes::load(s1_lanes() + i * W));
+          const T s2 = lanes::sum(lanes::load(s2_lanes() + i * W));
+          if (g.du.data() != nullptr) write_output(g.du, t0 + i, dt[i] * s1 + row.D * gy[i], g.accumulate);
+          const T d_delta = (u[i] * s1 + s2) * slope[i];
+          if (g.ddelta.data() != nullptr) write_output(g.ddelta, t0 + i, d_delta, g.accumulate);
+          dbias += d_delta;
+        }
+        t1 = t0;
+      }
+      if (g.dh0.data() != nullptr) store_state(g.dh0, s, dh);
+    }
+    if (g.parameters != nullptr) {
+      for (int p = 0; p < P; ++p) {
+        lanes::store(g.parameters + p * W, dA[p]);
+        lanes::store(g.parameters + Np + p * W, dB[p]);
+        lanes::store(g.parameters + 2 * Np + p * W, dC[p]);
+      }
+      g.parameters[3 * Np] = dD;
+      g.parameters[3 * Np + 1] = dbias;
+    }
+  }
+
+  void load_state(const strided_view<const T, 3>& states, index_t s, V* h) const {
+    alignas(64) T lanes_of_h[selective_scan_max_state + 64] = {};
+    if (states.data() != nullptr) {
+      for (index_t n = 0; n < row.state; ++n) lanes_of_h[n] = states(s, row.channel, n);
+    }
+    for (int p = 0; p < vectors(); ++p) h[p] = lanes::load(lanes_of_h + p * W);
+  }
+};
+
+}  // namespace rescan::detail

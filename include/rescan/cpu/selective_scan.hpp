@@ -1,0 +1,320 @@
+// The selective scan on the CPU: rows (batch, channel) in parallel, each row's N states in SIMD
+// registers (cpu/detail/selective_scan_row.hpp).
+//
+// Per call, A, B and C are packed once with the state axis contiguous and padded to whole vectors
+// (variable B / C: (batch, groups, L, Np), so a row reads B_t as one or a few vector loads).
+// The backward pass is deterministic: every parameter gradient is summed in an order fixed by the
+// shapes alone. Channels are cut into slabs (within one group of B and of C; the slab count depends
+// only on batch, dim and groups); each slab accumulates its channels' variable dB / dC in a
+// (L, Np) buffer of its own, and the slabs and batch rows are then summed in index order.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "rescan/cpu/parallel.hpp"
+#include "rescan/cpu/detail/selective_scan_row.hpp"
+#include "rescan/scan/selective_scan_dispatch.hpp"
+
+namespace rescan::detail {
+
+template <class T>
+void check_selective_scan_values(const selective_scan_problem<T>& problem) {
+  const auto& A = problem.in.A;
+  for (index_t d = 0; d < A.extent(0); ++d) {
+    for (index_t n = 0; n < A.extent(1); ++n) {
+      if (!std::isfinite(A(d, n))) {
+        raise<value_error>("selective_scan: A(", d, ", ", n, ") = ", A(d, n), " but must be finite");
+      }
+    }
+  }
+  const auto& offsets = problem.sequences.offsets;
+  const index_t count = offsets.extent(0);
+  for (index_t i = 0; i < count; ++i) {
+    const index_t expected_low = i == 0 ? 0 : offsets(i - 1);
+    const bool edge_wrong = (i == 0 && offsets(i) != 0) || (i == count - 1 && offsets(i) != problem.length);
+    if (edge_wrong || offsets(i) < expected_low || offsets(i) > problem.length) {
+      raise<value_error>("selective_scan: sequence_offsets[", i, "] = ", offsets(i),
+                         " but offsets must be sorted, start at 0 and end at L = ", problem.length);
+    }
+  }
+}
+
+// A, B and C with the state axis contiguous and padded to P vectors of W lanes.
+template <class T>
+struct selective_scan_packing {
+  index_t dim = 0, length = 0, padded = 0;
+  int vectors = 1;
+  std::vector<T> A, B, C;
+  index_t B_groups = 0, C_groups = 0;  // 0: constant
+
+  selective_scan_packing(const cpu_team& team, const selective_scan_problem<T>& problem, int width)
+      : dim(problem.dim), length(problem.length) {
+    vectors = int((problem.state + width - 1) / width);
+    if (vectors == 3) vectors = 4;  // 1, 2 and 4 vectors have kernels of their own
+    padded = index_t(vectors) * width;
+    A.assign(std::size_t(dim * padded), T(0));
+    for (index_t d = 0; d < dim; ++d) {
+      for (index_t n = 0; n < problem.state; ++n) A[std::size_t(d * padded + n)] = problem.in.A(d, n);
+    }
+    B_groups = pack(team, problem, problem.in.B, B);
+    C_groups = pack(team, problem, problem.in.C, C);
+  }
+
+  // Where row (b, d) finds B (or C) at position 0, and the step from one position to the next.
+  const T* row_start(const std::vector<T>& packed, index_t groups, index_t b, index_t d) const {
+    if (groups == 0) return packed.data() + d * padded;
+    return packed.data() + ((b * groups + d / (dim / groups)) * length) * padded;
+  }
+  index_t step(index_t groups) const { return groups == 0 ? 0 : padded; }
+
+ private:
+  index_t pack(const cpu_team& team, const selective_scan_problem<T>& problem,
+               const selective_scan_tensor<const T>& x, std::vector<T>& packed) const {
+    if (!x.is_variable()) {
+      packed.assign(std::size_t(dim * padded), T(0));
+      for (index_t d = 0; d < dim; ++d) {
+        for (index_t n = 0; n < problem.state; ++n) packed[std::size_t(d * padded + n)] = x.constant()(d, n);
+      }
+      return 0;
+    }
+    const auto& v = x.variable();
+    const index_t groups = v.extent(1);
+    packed.assign(std::size_t(problem.batch * groups * length * padded), T(0));
+    parallel_for(team, problem.batch * groups, [&](index_t bg) {
+      const index_t b = bg / groups, g = bg % groups;
+      T* out = packed.data() + bg * length * padded;
+      for (index_t n = 0; n < problem.state; ++n) {
+        for (index_t t = 0; t < length; ++t) out[t * padded + n] = v(b, g, n, t);
+      }
+    });
+    return groups;
+  }
+};
+
+template <class T>
+selective_scan_row<T> make_selective_scan_row(const selective_scan_problem<T>& problem,
+                                              const selective_scan_packing<T>& packing, index_t b, index_t d) {
+  const auto& in = problem.in;
+  selective_scan_row<T> row;
+  row.u = in.u[b][d];
+  row.delta = in.delta[b][d];
+  if (in.z.data() != nullptr) row.z = in.z[b][d];
+  row.A = packing.A.data() + d * packing.padded;
+  row.B = packing.row_start(packing.B, packing.B_groups, b, d);
+  row.C = packing.row_start(packing.C, packing.C_groups, b, d);
+  row.B_step = packing.step(packing.B_groups);
+  row.C_step = packing.step(packing.C_groups);
+  row.D = in.D.data() != nullptr ? in.D(d) : T(0);
+  row.bias = in.delta_bias.data() != nullptr ? in.delta_bias(d) : T(0);
+  row.scale = problem.scale;
+  row.softplus = in.delta_softplus;
+  row.accumulate_output = problem.accumulate_output;
+  row.P = packing.vectors;
+  row.batch_row = b;
+  row.channel = d;
+  row.state = problem.state;
+  row.sequences = problem.sequences;
+  row.h0 = in.h0;
+  return row;
+}
+
+// Calls job(kernel_type_tag) with the row kernel for this packing's vector count.
+template <class T, class Job>
+void with_row_kernel(int vectors, const Job& job) {
+  switch (vectors) {
+    case 1: return job(static_cast<selective_scan_row_kernel<T, 1>*>(nullptr));
+    case 2: return job(static_cast<selective_scan_row_kernel<T, 2>*>(nullptr));
+    case 4: return job(static_cast<selective_scan_row_kernel<T, 4>*>(nullptr));
+    default: return job(static_cast<selective_scan_row_kernel<T, 0>*>(nullptr));
+  }
+}
+
+// Per-thread scratch for the row kernels.
+template <class T>
+struct selective_scan_scratch {
+  std::vector<T> memory;
+  index_t per_thread = 0;
+  selective_scan_scratch(const cpu_team& team, index_t padded)
+      : per_thread(selective_scan_scratch_size(padded, math_lanes<T>::width)) {
+    memory.resize(std::size_t(per_thread * team.threads));
+  }
+  T* of(int thread) { return memory.data() + thread * per_thread; }
+};
+
+// Runs the forward pass of every row; checkpoint(b, d) gives the row's checkpoint callback.
+template <class T, class RowCheckpoint>
+void selective_scan_forward_rows(const cpu_team& team, const selective_scan_problem<T>& problem,
+                                 const selective_scan_packing<T>& packing, const strided_view<T, 3>& out,
+                                 const strided_view<T, 3>& last_state, const RowCheckpoint& checkpoint) {
+  selective_scan_scratch<T> scratch(team, packing.padded);
+  with_row_kernel<T>(packing.vectors, [&](auto* kernel_tag) {
+    using kernel = std::remove_pointer_t<decltype(kernel_tag)>;
+    parallel_for(team, problem.batch * problem.dim, [&](index_t r, int thread) {
+      const index_t b = r / problem.dim, d = r % problem.dim;
+      const auto row = make_selective_scan_row(problem, packing, b, d);
+      const strided_view<T, 1> row_out = out.data() != nullptr ? out[b][d] : strided_view<T, 1>{};
+      kernel{row, scratch.of(thread)}.forward(row_out, last_state, checkpoint(b, d));
+    });
+  });
+}
+
+// The slabs of the backward pass: unit u = (b, slab), slab = channels [first, first + count).
+struct selective_scan_slabs {
+  index_t dim = 0, per_joint_group = 1, size = 1, per_batch = 0;
+
+  selective_scan_slabs(index_t batch, index_t dim_, index_t B_groups, index_t C_groups) : dim(dim_) {
+    const index_t span_B = B_groups > 0 ? dim / B_groups : dim, span_C = C_groups > 0 ? dim / C_groups : dim;
+    per_joint_group = std::gcd(span_B, span_C);  // a slab never crosses a group of B or of C
+    const index_t joint_groups = dim / per_joint_group;
+    const index_t wanted = 64;  // enough units to spread over many cores, whatever their number
+    const index_t slabs_per_group = std::clamp<index_t>((wanted + batch * joint_groups - 1) /
+                                                            std::max<index_t>(1, batch * joint_groups),
+                                                        1, per_joint_group);
+    size = (per_joint_group + slabs_per_group - 1) / slabs_per_group;
+    per_batch = joint_groups * ((per_joint_group + size - 1) / size);
+  }
+  index_t first_channel(index_t slab) const {
+    const index_t slabs_per_group = per_batch / (dim / per_joint_group);
+    return (slab / slabs_per_group) * per_joint_group + (slab % slabs_per_group) * size;
+  }
+  index_t channel_count(index_t slab) const {
+    const index_t first = first_channel(slab);
+    const index_t group_end = (first / per_joint_group + 1) * per_joint_group;
+    return std::min(size, group_end - first);
+  }
+};
+
+template <class T>
+void write_gradient(T& target, T value, bool accumulate) {
+  target = accumulate ? target + value : value;
+}
+
+template <>
+struct selective_scan_kernels<cpu_t> {
+  static index_t checkpoint_interval(const cpu_t&) { return selective_scan_block; }
+
+  template <class T>
+  static void forward(const cpu_t& backend, const selective_scan_problem<T>& problem, const strided_view<T, 3>& out,
+                      const strided_view<T, 3>& last_state, const strided_view<T, 4>& checkpoints) {
+    check_selective_scan_values(problem);
+    const cpu_team team = team_of(backend);
+    const selective_scan_packing<T> packing(team, problem, math_lanes<T>::width);
+    const index_t N = problem.state;
+    selective_scan_forward_rows(team, problem, packing, out, last_state, [&](index_t b, index_t d) {
+      return [&checkpoints, b, d, N](index_t c, const T* h) {
+        if (checkpoints.data() == nullptr) return;
+        for (index_t n = 0; n < N; ++n) checkpoints(b, d, c, n) = h[n];
+      };
+    });
+  }
+
+  template <class T>
+  static void backward(const cpu_t& backend, const selective_scan_problem<T>& problem,
+                       const strided_view<const T, 3>& dout, const strided_view<const T, 3>& dlast_state,
+                       const strided_view<const T, 4>& checkpoints, const selective_scan_gradients<T>& gradients) {
+    check_selective_scan_values(problem);
+    const cpu_team team = team_of(backend);
+    const selective_scan_packing<T> packing(team, problem, math_lanes<T>::width);
+    const index_t batch = problem.batch, dim = problem.dim, L = problem.length, N = problem.state;
+    const index_t Np = packing.padded, chunks = (L + selective_scan_block - 1) / selective_scan_block;
+
+    // The checkpoints: the caller's, or recomputed here by a forward pass without output.
+    std::vector<T> own_checkpoints;
+    if (checkpoints.data() == nullptr && L > selective_scan_block) {
+      own_checkpoints.assign(std::size_t(batch * dim * chunks * Np), T(0));
+      selective_scan_forward_rows(team, problem, packing, strided_view<T, 3>{}, strided_view<T, 3>{},
+                                  [&](index_t b, index_t d) {
+                                    return [&own_checkpoints, b, d, dim, chunks, Np](index_t c, const T* h) {
+                                      std::copy(h, h + Np, own_checkpoints.data() + ((b * dim + d) * chunks + c) * Np);
+                                    };
+                                  });
+    }
+    const auto restore_of = [&](index_t b, index_t d) {
+      return [&, b, d](index_t c, T* h) {
+        if (checkpoints.data() != nullptr) {
+          for (index_t n = 0; n < N; ++n) h[n] = checkpoints(b, d, c, n);
+        } else {
+          const T* saved = own_checkpoints.data() + ((b * dim + d) * chunks + c) * Np;
+          std::copy(saved, saved + Np, h);
+        }
+      };
+    };
+
+    const auto& in = problem.in;
+    const bool variable_dB = gradients.dB.given() && in.B.is_variable();
+    const bool variable_dC = gradients.dC.given() && in.C.is_variable();
+    const selective_scan_slabs slabs(batch, dim, packing.B_groups, packing.C_groups);
+    const index_t units = batch * slabs.per_batch;
+    const index_t parameter_size = 3 * Np + 2;
+    std::vector<T> parameters(std::size_t(batch * dim * parameter_size), T(0));
+    std::vector<T> slab_dB(variable_dB ? std::size_t(units * L * Np) : 0);
+    std::vector<T> slab_dC(variable_dC ? std::size_t(units * L * Np) : 0);
+
+    selective_scan_scratch<T> scratch(team, Np);
+    with_row_kernel<T>(packing.vectors, [&](auto* kernel_tag) {
+      using kernel = std::remove_pointer_t<decltype(kernel_tag)>;
+      parallel_for(team, units, [&](index_t unit, int thread) {
+        const index_t b = unit / slabs.per_batch, slab = unit % slabs.per_batch;
+        const index_t first = slabs.first_channel(slab), count = slabs.channel_count(slab);
+        for (index_t d = first; d < first + count; ++d) {
+          const auto row = make_selective_scan_row(problem, packing, b, d);
+          selective_scan_row_gradients<T> g;
+          if (gradients.du.data() != nullptr) g.du = gradients.du[b][d];
+          if (gradients.ddelta.data() != nullptr) g.ddelta = gradients.ddelta[b][d];
+          if (gradients.dz.data() != nullptr) g.dz = gradients.dz[b][d];
+          g.accumulate = gradients.accumulate;
+          g.dB = variable_dB ? slab_dB.data() + unit * L * Np : nullptr;
+          g.dC = variable_dC ? slab_dC.data() + unit * L * Np : nullptr;
+          g.constant_B = gradients.dB.given() && !in.B.is_variable();
+          g.constant_C = gradients.dC.given() && !in.C.is_variable();
+          g.parameters = parameters.data() + (b * dim + d) * parameter_size;
+          g.dlast_state = dlast_state;
+          g.dh0 = gradients.dh0;
+          kernel{row, scratch.of(thread)}.backward(dout[b][d], g, restore_of(b, d));
+        }
+      });
+    });
+
+    // Parameter gradients: rows summed over the batch in order.
+    parallel_for(team, dim, [&](index_t d) {
+      const auto total = [&](index_t offset) {
+        T sum = T(0);
+        for (index_t b = 0; b < batch; ++b) sum += parameters[std::size_t((b * dim + d) * parameter_size + offset)];
+        return sum;
+      };
+      const bool acc = gradients.accumulate;
+      for (index_t n = 0; n < N; ++n) {
+        if (gradients.dA.data() != nullptr) write_gradient(gradients.dA(d, n), total(n), acc);
+        if (gradients.dB.given() && !in.B.is_variable()) write_gradient(gradients.dB.constant()(d, n), total(Np + n), acc);
+        if (gradients.dC.given() && !in.C.is_variable()) {
+          write_gradient(gradients.dC.constant()(d, n), total(2 * Np + n), acc);
+        }
+      }
+      if (gradients.dD.data() != nullptr) write_gradient(gradients.dD(d), total(3 * Np), acc);
+      if (gradients.ddelta_bias.data() != nullptr) write_gradient(gradients.ddelta_bias(d), total(3 * Np + 1), acc);
+    });
+    // Variable dB / dC: the slabs of each (batch row, group) summed in order.
+    const auto sum_slabs = [&](const std::vector<T>& slab_sums, const selective_scan_tensor<T>& target) {
+      const auto& view = target.variable();
+      const index_t groups = view.extent(1), span = dim / groups;
+      parallel_for(team, batch * groups * N, [&](index_t item) {
+        const index_t b = item / (groups * N), g = (item / N) % groups, n = item % N;
+        for (index_t t = 0; t < L; ++t) {
+          T sum = T(0);
+          for (index_t slab = 0; slab < slabs.per_batch; ++slab) {
+            if (slabs.first_channel(slab) / span != g) continue;
+            sum += slab_sums[std::size_t(((b * slabs.per_batch + slab) * L + t) * Np + n)];
+          }
+          write_gradient(view(b, g, n, t), sum, gradients.accumulate);
+        }
+      });
+    };
+    if (variable_dB) sum_slabs(slab_dB, gradients.dB);
+    if (variable_dC) sum_slabs(slab_dC, gradients.dC);
+  }
+};
+
+}  // namespace rescan::detail

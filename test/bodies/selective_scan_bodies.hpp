@@ -1,0 +1,241 @@
+// Test bodies of the selective scan, templated over a backend harness (test/support/*_harness):
+// forward and backward against the double-precision oracle on awkward shapes and every optional
+// input, checkpoints, the decoding step, the bidirectional scan and packed sequences.
+#pragma once
+
+#include <vector>
+
+#include "support/data.hpp"
+#include "support/selective_scan_cases.hpp"
+
+namespace rescan::testing {
+
+template <class T>
+std::vector<T> narrowed(const std::vector<double>& x) {
+  return std::vector<T>(x.begin(), x.end());
+}
+template <class T>
+std::vector<double> widened(const std::vector<T>& x) {
+  return std::vector<double>(x.begin(), x.end());
+}
+
+// Sequence tensors (batch, dim, L) stored row-major, or time-major as (batch, L, dim) and read
+// through strides (a transposed layout needs no copy).
+inline std::vector<double> to_sequence_storage(const std::vector<double>& x, const selective_scan_case& c,
+                                               bool time_major) {
+  if (!time_major || x.empty()) return x;
+  std::vector<double> stored(x.size());
+  for (index_t b = 0; b < c.batch; ++b)
+    for (index_t d = 0; d < c.dim; ++d)
+      for (index_t t = 0; t < c.length; ++t)
+        stored[std::size_t((b * c.length + t) * c.dim + d)] = x[std::size_t((b * c.dim + d) * c.length + t)];
+  return stored;
+}
+inline std::vector<double> from_sequence_storage(const std::vector<double>& stored, const selective_scan_case& c,
+                                                 bool time_major) {
+  if (!time_major || stored.empty()) return stored;
+  std::vector<double> x(stored.size());
+  for (index_t b = 0; b < c.batch; ++b)
+    for (index_t d = 0; d < c.dim; ++d)
+      for (index_t t = 0; t < c.length; ++t)
+        x[std::size_t((b * c.dim + d) * c.length + t)] = stored[std::size_t((b * c.length + t) * c.dim + d)];
+  return x;
+}
+
+// One case's inputs in the harness's memory, as T, and views of them.
+template <class Harness, class T>
+struct selective_scan_device_case {
+  using buffer = decltype(Harness::upload(std::vector<T>{}));
+  selective_scan_case shape;
+  bool time_major = false;
+  buffer u, delta, A, B, C, D, z, delta_bias, h0;
+  decltype(Harness::upload(std::vector<index_t>{})) offsets;
+
+  selective_scan_device_case(const selective_scan_case& c, const selective_scan_inputs& in, bool time_major_)
+      : shape(c), time_major(time_major_),
+        u(Harness::upload(narrowed<T>(to_sequence_storage(in.u, c, time_major_)))),
+        delta(Harness::upload(narrowed<T>(to_sequence_storage(in.delta, c, time_major_)))),
+        A(Harness::upload(narrowed<T>(in.A))), B(Harness::upload(narrowed<T>(in.B))),
+        C(Harness::upload(narrowed<T>(in.C))), D(Harness::upload(narrowed<T>(in.D))),
+        z(Harness::upload(narrowed<T>(to_sequence_storage(in.z, c, time_major_)))),
+        delta_bias(Harness::upload(narrowed<T>(in.delta_bias))), h0(Harness::upload(narrowed<T>(in.h0))),
+        offsets(Harness::upload(c.offsets)) {}
+
+  template <class U>
+  strided_view<U, 3> sequence_view(U* data) const {
+    const auto& c = shape;
+    if (!time_major) return make_view(data, {c.batch, c.dim, c.length});
+    return make_strided_view(data, {c.batch, c.dim, c.length}, {c.length * c.dim, index_t(1), c.dim});
+  }
+  template <class U>
+  strided_view<U, 3> state_view(U* data) const {
+    return make_view(data, {shape.states(), shape.dim, shape.state});
+  }
+  template <class U>
+  selective_scan_tensor<U> input_view(U* data, bool variable) const {
+    const auto& c = shape;
+    if (variable) return make_view(data, {c.batch, c.groups, c.state, c.length});
+    return make_view(data, {c.dim, c.state});
+  }
+
+  selective_scan_arguments<T> arguments() const {
+    const auto& c = shape;
+    selective_scan_arguments<T> a;
+    a.u = sequence_view<const T>(u.data());
+    a.delta = sequence_view<const T>(delta.data());
+    a.A = make_view<const T>(A.data(), {c.dim, c.state});
+    a.B = input_view<const T>(B.data(), c.variable_B);
+    a.C = input_view<const T>(C.data(), c.variable_C);
+    if (c.D) a.D = make_view<const T>(D.data(), c.dim);
+    if (c.z) a.z = sequence_view<const T>(z.data());
+    if (c.delta_bias) a.delta_bias = make_view<const T>(delta_bias.data(), c.dim);
+    if (c.h0) a.h0 = state_view<const T>(h0.data());
+    a.delta_softplus = c.softplus;
+    a.direction = c.reverse ? scan_direction::reverse : scan_direction::forward;
+    if (!c.offsets.empty()) a.sequence_offsets = make_view<const index_t>(offsets.data(), index_t(c.offsets.size()));
+    return a;
+  }
+};
+
+// Gradient buffers for one case, allocated in the harness's memory.
+template <class Harness, class T>
+struct selective_scan_device_gradients {
+  using buffer = decltype(Harness::upload(std::vector<T>{}));
+  buffer du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, dh0;
+
+  explicit selective_scan_device_gradients(const selective_scan_inputs& in, index_t states)
+      : du(Harness::template allocate<T>(in.u.size())), ddelta(Harness::template allocate<T>(in.u.size())),
+        dA(Harness::template allocate<T>(in.A.size())), dB(Harness::template allocate<T>(in.B.size())),
+        dC(Harness::template allocate<T>(in.C.size())), dD(Harness::template allocate<T>(in.D.size())),
+        dz(Harness::template allocate<T>(in.z.size())), ddelta_bias(Harness::template allocate<T>(in.delta_bias.size())),
+        dh0(Harness::template allocate<T>(std::size_t(states * in.dim * in.state))) {}
+
+  rescan::selective_scan_gradients<T> views(const selective_scan_device_case<Harness, T>& device) {
+    const auto& c = device.shape;
+    rescan::selective_scan_gradients<T> g;
+    g.du = device.template sequence_view<T>(du.data());
+    g.ddelta = device.template sequence_view<T>(ddelta.data());
+    g.dA = make_view(dA.data(), {c.dim, c.state});
+    g.dB = device.template input_view<T>(dB.data(), c.variable_B);
+    g.dC = device.template input_view<T>(dC.data(), c.variable_C);
+    if (c.D) g.dD = make_view(dD.data(), c.dim);
+    if (c.z) g.dz = device.template sequence_view<T>(dz.data());
+    if (c.delta_bias) g.ddelta_bias = make_view(ddelta_bias.data(), c.dim);
+    g.dh0 = device.template state_view<T>(dh0.data());
+    return g;
+  }
+};
+
+// The cases every backend runs: tiny, odd, past one block/tile, every N kernel width, groups,
+// constant B/C, no optional inputs, L = 0, batch 0, reverse, packed sequences (with empty and
+// one-long sequences and sequences crossing blocks).
+inline std::vector<selective_scan_case> selective_scan_cases() {
+  std::vector<selective_scan_case> cases;
+  const auto add = [&](index_t batch, index_t dim, index_t L, index_t N, index_t groups) -> selective_scan_case& {
+    selective_scan_case c;
+    c.batch = batch, c.dim = dim, c.length = L, c.state = N, c.groups = groups;
+    cases.push_back(c);
+    return cases.back();
+  };
+  add(1, 1, 1, 1, 1);
+  add(2, 4, 5, 3, 2);
+  add(2, 4, 67, 16, 2);
+  {
+    auto& c = add(1, 2, 130, 16, 1);
+    c.variable_B = c.variable_C = c.D = c.z = c.delta_bias = c.softplus = c.h0 = false;
+  }
+  add(1, 3, 64, 64, 1).h0 = false;
+  add(2, 2, 17, 1, 1).variable_C = false;
+  add(1, 2, 40, 40, 2).variable_B = false;
+  add(1, 2, 9, 200, 1);
+  add(2, 3, 0, 4, 1);
+  add(0, 2, 5, 4, 1);
+  add(1, 4, 33, 8, 4).reverse = true;
+  {
+    auto& c = add(1, 2, 150, 16, 1);
+    c.reverse = true;
+    c.variable_B = false;
+    c.h0 = false;
+  }
+  add(1, 2, 140, 16, 2).offsets = {0, 0, 1, 70, 70, 140};
+  {
+    auto& c = add(1, 3, 77, 5, 1);
+    c.offsets = {0, 30, 31, 77};
+    c.reverse = true;
+  }
+  {
+    auto& c = add(1, 2, 66, 16, 1);
+    c.offsets = {0, 66};
+    c.h0 = false;
+  }
+  return cases;
+}
+
+template <class T>
+tolerance forward_tolerance() {
+  return std::is_same_v<T, double> ? tolerance{1e-10, 1e-9} : tolerance{2e-4, 2e-4};
+}
+// mamba_ssm's tolerances for fp32 gradients against its reference.
+template <class T>
+tolerance gradient_tolerance() {
+  return std::is_same_v<T, double> ? tolerance{1e-9, 1e-9} : tolerance{2e-3, 6e-4};
+}
+
+template <class Harness, class T>
+void check_selective_scan_case(const selective_scan_case& c, bool time_major, bool with_dlast_state) {
+  INFO(Harness::name << ": " << c << (time_major ? ", time-major" : "") << (with_dlast_state ? ", dlast_state" : "")
+                     << (std::is_same_v<T, float> ? ", float" : ", double"));
+  const auto backend = Harness::backend();
+  const auto in = random_selective_scan_inputs(c);
+  const auto dout = random_uniform<double>(in.u.size(), -1.0, 1.0);
+  const std::size_t state_values = std::size_t(c.states() * c.dim * c.state);
+  const auto dlast = with_dlast_state ? random_uniform<double>(state_values, -1.0, 1.0) : std::vector<double>{};
+  const auto expected = expected_selective_scan(c, in, dout, dlast);
+
+  selective_scan_device_case<Harness, T> device(c, in, time_major);
+  const auto args = device.arguments();
+  auto out = Harness::template allocate<T>(in.u.size());
+  auto last_state = Harness::template allocate<T>(state_values);
+  selective_scan_forward(backend, args, device.template sequence_view<T>(out.data()),
+                         device.template state_view<T>(last_state.data()));
+  check_all_close(from_sequence_storage(widened(Harness::download(out)), c, time_major), expected.forward.out,
+                  forward_tolerance<T>());
+  check_all_close(widened(Harness::download(last_state)), expected.forward.last_state, forward_tolerance<T>());
+
+  auto dout_device = Harness::upload(narrowed<T>(to_sequence_storage(dout, c, time_major)));
+  auto dlast_device = Harness::upload(narrowed<T>(dlast));
+  selective_scan_device_gradients<Harness, T> grads(in, c.states());
+  const strided_view<const T, 3> dlast_view =
+      with_dlast_state ? device.template state_view<const T>(dlast_device.data()) : strided_view<const T, 3>{};
+  selective_scan_backward(backend, args, device.template sequence_view<const T>(dout_device.data()), grads.views(device),
+                          dlast_view);
+  const auto& e = expected.gradients;
+  const auto tol = gradient_tolerance<T>();
+  const auto sequence = [&](auto& buffer) { return from_sequence_storage(widened(Harness::download(buffer)), c, time_major); };
+  INFO("du");
+  check_all_close(sequence(grads.du), e.du, tol);
+  INFO("ddelta");
+  check_all_close(sequence(grads.ddelta), e.ddelta, tol);
+  INFO("dA");
+  check_all_close(widened(Harness::download(grads.dA)), e.dA, tol);
+  INFO("dB");
+  check_all_close(widened(Harness::download(grads.dB)), e.dB, tol);
+  INFO("dC");
+  check_all_close(widened(Harness::download(grads.dC)), e.dC, tol);
+  INFO("dD, dz, ddelta_bias, dh0");
+  if (c.D) check_all_close(widened(Harness::download(grads.dD)), e.dD, tol);
+  if (c.z) check_all_close(sequence(grads.dz), e.dz, tol);
+  if (c.delta_bias) check_all_close(widened(Harness::download(grads.ddelta_bias)), e.ddelta_bias, tol);
+  check_all_close(widened(Harness::download(grads.dh0)), e.dh0, tol);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("selective scan forward and backward match the double-precision oracle", Harness,
+                          selective_scan_matches_oracle) {
+  const auto cases = selective_scan_cases();
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    check_selective_scan_case<Harness, double>(cases[i], i % 2 == 1, i % 3 != 0);
+    check_selective_scan_case<Harness, float>(cases[i], i % 2 == 0, i % 3 == 0);
+  }
+}
+
+}  // namespace rescan::testing

@@ -1,0 +1,83 @@
+// Device-wide level of token merging: launches of cuda/kernels/merge_kernel.cuh on a stream.
+//   device_match: caller-owned temporary storage (temp == nullptr asks for temp_bytes): inverse
+//     norms (batch * T), node_max and best B (batch * count_a each); then three kernels.
+//   run_match allocates that storage (stream-ordered).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "rescan/core/error.hpp"
+#include "rescan/cuda/detail/error.cuh"
+#include "rescan/cuda/detail/launch.cuh"
+#include "rescan/cuda/detail/memory.cuh"
+#include "rescan/cuda/detail/merge_tuning.cuh"
+#include "rescan/cuda/detail/tuning.cuh"
+#include "rescan/cuda/kernels/merge_kernel.cuh"
+
+namespace rescan::cuda_detail {
+
+inline void check_merge_tokens(const char* function, const char* name, index_t tokens) {
+  if (tokens > merge_tuning::max_tokens) {
+    detail::raise<value_error>(function, ": ", name, " = ", tokens, " but rescan::cuda merges sequences of at most ",
+                               merge_tuning::max_tokens, " tokens");
+  }
+}
+
+template <class M, class S>
+void device_match(void* temp, std::size_t& temp_bytes, const strided_view<const M, 3>& metric,
+                  const detail::matching_layout& layout, similarity kind, const merge_plan_arrays<index_t>& plan,
+                  cudaStream_t stream, const char* function) {
+  const index_t batch = metric.extent(0), tokens = metric.extent(1), count_a = layout.count_a();
+  const std::size_t norm_bytes = align_up(static_cast<std::size_t>(batch * tokens) * sizeof(S));
+  const std::size_t max_bytes = align_up(static_cast<std::size_t>(batch * std::max<index_t>(count_a, 1)) * sizeof(S));
+  const std::size_t best_bytes = align_up(static_cast<std::size_t>(batch * std::max<index_t>(count_a, 1)) * sizeof(int));
+  if (temp == nullptr) {
+    temp_bytes = norm_bytes + max_bytes + best_bytes;
+    return;
+  }
+  char* cursor = static_cast<char*>(temp);
+  S* inverse_norms = reinterpret_cast<S*>(cursor);
+  S* node_max = reinterpret_cast<S*>(cursor + norm_bytes);
+  int* best_b = reinterpret_cast<int*>(cursor + norm_bytes + max_bytes);
+  constexpr int threads = tuning::elementwise_threads;
+  merge_inverse_norms_kernel<M, S><<<grid_for_elements(batch * tokens * 32, threads), threads, 0, stream>>>(
+      metric, inverse_norms);
+  check_launch(function, "merge_inverse_norms_kernel");
+  if (count_a > 0 && layout.count_b() > 0) {
+    const dim3 grid(static_cast<unsigned int>(ceil_div(count_a, merge_tuning::tile_rows)), static_cast<unsigned int>(batch));
+    switch (kind) {
+      case similarity::cosine:
+        merge_scores_kernel<M, S, similarity::cosine><<<grid, merge_tuning::score_threads, 0, stream>>>(
+            metric, inverse_norms, layout, node_max, best_b);
+        break;
+      case similarity::negative_l1:
+        merge_scores_kernel<M, S, similarity::negative_l1><<<grid, merge_tuning::score_threads, 0, stream>>>(
+            metric, inverse_norms, layout, node_max, best_b);
+        break;
+      default:
+        merge_scores_kernel<M, S, similarity::negative_l2><<<grid, merge_tuning::score_threads, 0, stream>>>(
+            metric, inverse_norms, layout, node_max, best_b);
+        break;
+    }
+    check_launch(function, "merge_scores_kernel");
+  }
+  merge_plan_kernel<S><<<grid_for_items(batch), merge_tuning::plan_threads, 0, stream>>>(layout, node_max, best_b, plan);
+  check_launch(function, "merge_plan_kernel");
+}
+
+template <class M, class S>
+void run_match(const strided_view<const M, 3>& metric, const detail::matching_layout& layout, similarity kind,
+               const merge_plan_arrays<index_t>& plan, cudaStream_t stream, const char* function) {
+  check_merge_tokens(function, "metric.extent(1)", metric.extent(1));
+  if (metric.extent(0) > 65535) {
+    detail::raise<value_error>(function, ": metric.extent(0) = ", metric.extent(0),
+                               " but rescan::cuda matches at most 65535 batch items per call");
+  }
+  std::size_t bytes = 0;
+  device_match<M, S>(nullptr, bytes, metric, layout, kind, plan, stream, function);
+  device_scratch scratch(bytes, stream, function);
+  device_match<M, S>(scratch.data(), bytes, metric, layout, kind, plan, stream, function);
+}
+
+}  // namespace rescan::cuda_detail

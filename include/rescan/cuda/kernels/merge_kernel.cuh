@@ -1,0 +1,316 @@
+// Kernels of token merging (cuda/merge.cuh):
+//   merge_inverse_norms_kernel  one warp per token: 1 / ||metric row|| (0 for a zero row)
+//   merge_scores_kernel         a block per (32 A tokens, batch item): similarity tiles in shared
+//                               memory over all B tokens, the best B per A token (lowest index on ties)
+//   merge_plan_kernel           a block per batch item: sources, survivors, destinations, members
+//   merge_compose_kernel        a block per batch item: two plans -> one
+//   merge_gather_kernel, merge_weighted_kernel   a block per output token, threads along C
+//   merge_spread_kernel         a block per original token, threads along C (unmerge, backward)
+//   merge_source_matrix_kernel  element-wise
+#pragma once
+
+#include <climits>
+#include <cuda/std/limits>
+
+#include "rescan/core/config.hpp"
+#include "rescan/core/view.hpp"
+#include "rescan/cuda/block/block_merge_plan.cuh"
+#include "rescan/cuda/detail/merge_tuning.cuh"
+#include "rescan/merge/dispatch.hpp"
+#include "rescan/merge/matching_layout.hpp"
+#include "rescan/merge/merge_options.hpp"
+#include "rescan/merge/merge_plan.hpp"
+
+namespace rescan::cuda_detail {
+
+template <class S>
+__device__ inline S square_root(S x) {
+  return sqrt(x);
+}
+
+// inverse_norms: (batch * T).
+template <class M, class S>
+__global__ void merge_inverse_norms_kernel(strided_view<const M, 3> metric, S* inverse_norms) {
+  const index_t tokens = metric.extent(1), channels = metric.extent(2);
+  const index_t rows = metric.extent(0) * tokens;
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  const index_t warps = index_t(gridDim.x) * (blockDim.x / 32);
+  for (index_t row = (index_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32; row < rows; row += warps) {
+    const index_t b = row / tokens, t = row % tokens;
+    S squares = 0;
+    for (index_t c = lane; c < channels; c += 32) {
+      const S value = static_cast<S>(metric(b, t, c));
+      squares += value * value;
+    }
+    for (int offset = 16; offset > 0; offset /= 2) squares += __shfl_xor_sync(0xffffffffu, squares, offset);
+    if (lane == 0) inverse_norms[row] = squares > S(0) ? S(1) / square_root(squares) : S(squares == squares ? 0 : squares);
+  }
+}
+
+// The better of two candidates: larger score, lower index on ties.
+template <class S>
+__device__ inline void keep_better(S& best, int& at, S other, int other_at) {
+  if (other > best || (other == best && other_at < at)) {
+    best = other;
+    at = other_at;
+  }
+}
+
+// node_max, best_b: (batch, count_a). Grid (ceil(count_a / tile_rows), batch); score_threads threads.
+template <class M, class S, similarity Kind>
+__global__ void __launch_bounds__(merge_tuning::score_threads)
+    merge_scores_kernel(strided_view<const M, 3> metric, const S* inverse_norms, detail::matching_layout layout,
+                        S* node_max, int* best_b) {
+  using namespace merge_tuning;
+  constexpr int row_groups = tile_rows / rows_per_thread;
+  __shared__ S a_tile[tile_rows][tile_depth + 1];
+  __shared__ S b_tile[tile_cols][tile_depth + 1];
+  const index_t b = blockIdx.y;
+  const index_t tokens = metric.extent(1), channels = metric.extent(2);
+  const index_t count_a = layout.count_a(), count_b = layout.count_b();
+  const index_t first_a = index_t(blockIdx.x) * tile_rows;
+  const int thread = static_cast<int>(threadIdx.x);
+  const int column = thread % tile_cols, group = thread / tile_cols;
+  const S* inverse = inverse_norms + b * tokens;
+  const S minus_infinity = -::cuda::std::numeric_limits<S>::infinity();
+  S best[rows_per_thread];
+  int best_at[rows_per_thread];
+#pragma unroll
+  for (int i = 0; i < rows_per_thread; ++i) {
+    best[i] = minus_infinity;
+    best_at[i] = INT_MAX;
+  }
+  for (index_t first_b = 0; first_b < count_b; first_b += tile_cols) {
+    S score[rows_per_thread] = {};
+    for (index_t depth = 0; depth < channels; depth += tile_depth) {
+      for (int e = thread; e < tile_rows * tile_depth; e += score_threads) {
+        const int row = e / tile_depth, k = e % tile_depth;
+        const index_t a = first_a + row, c = depth + k;
+        S value = 0;
+        if (a < count_a && c < channels) {
+          const index_t t = layout.position_of_a(a);
+          value = static_cast<S>(metric(b, t, c)) * inverse[t];
+        }
+        a_tile[row][k] = value;
+      }
+      for (int e = thread; e < tile_cols * tile_depth; e += score_threads) {
+        const int row = e / tile_depth, k = e % tile_depth;
+        const index_t j = first_b + row, c = depth + k;
+        S value = 0;
+        if (j < count_b && c < channels) {
+          const index_t t = layout.position_of_b(j);
+          value = static_cast<S>(metric(b, t, c)) * inverse[t];
+        }
+        b_tile[row][k] = value;
+      }
+      __syncthreads();
+#pragma unroll 8
+      for (int k = 0; k < tile_depth; ++k) {
+        const S y = b_tile[column][k];
+#pragma unroll
+        for (int i = 0; i < rows_per_thread; ++i) {
+          const S x = a_tile[group + i * row_groups][k];
+          if constexpr (Kind == similarity::cosine) {
+            score[i] += x * y;
+          } else if constexpr (Kind == similarity::negative_l1) {
+            score[i] += x > y ? x - y : y - x;
+          } else {
+            score[i] += (x - y) * (x - y);
+          }
+        }
+      }
+      __syncthreads();
+    }
+    const index_t j = first_b + column;
+    const bool allowed = j < count_b && !layout.destination_protected(j);
+#pragma unroll
+    for (int i = 0; i < rows_per_thread; ++i) {
+      S value = score[i];
+      if constexpr (Kind == similarity::negative_l1) value = -value;
+      if constexpr (Kind == similarity::negative_l2) value = -square_root(value);
+      if (value != value) value = minus_infinity;  // a NaN score never wins
+      S candidate = allowed ? value : minus_infinity;
+      int candidate_at = allowed ? static_cast<int>(j) : INT_MAX;
+      for (int offset = 16; offset > 0; offset /= 2) {
+        const S other = __shfl_xor_sync(0xffffffffu, candidate, offset);
+        const int other_at = __shfl_xor_sync(0xffffffffu, candidate_at, offset);
+        keep_better(candidate, candidate_at, other, other_at);
+      }
+      keep_better(best[i], best_at[i], candidate, candidate_at);
+    }
+  }
+  if (column == 0) {
+#pragma unroll
+    for (int i = 0; i < rows_per_thread; ++i) {
+      const index_t a = first_a + group + i * row_groups;
+      if (a < count_a) {
+        node_max[b * count_a + a] = best[i];
+        best_b[b * count_a + a] = best_at[i];
+      }
+    }
+  }
+}
+
+// One block per batch item (plan_threads threads).
+template <class S>
+__global__ void __launch_bounds__(merge_tuning::plan_threads)
+    merge_plan_kernel(detail::matching_layout layout, const S* node_max, const int* best_b,
+                      merge_plan_arrays<index_t> plan) {
+  using block_plan = block_merge_plan<S, merge_tuning::plan_threads, merge_tuning::plan_items>;
+  __shared__ typename block_plan::TempStorage temp;
+  block_plan builder(temp);
+  const index_t batch = plan.destination.extent(0);
+  const index_t count_a = layout.count_a();
+  for (index_t b = blockIdx.x; b < batch; b += gridDim.x) {
+    builder.choose_sources(layout, node_max + b * count_a);
+    const auto destination = plan.destination[b];
+    builder.number_survivors(layout, plan.survivors[b]);
+    for (index_t i = threadIdx.x; i < layout.participants(); i += blockDim.x) {
+      index_t j = temp.slot[i];
+      if (j < 0) j = layout.mode == merge_mode::merge ? temp.slot[2 * best_b[b * count_a + i / 2] + 1] : -1;
+      destination(layout.position(i)) = j;
+    }
+    if (threadIdx.x == 0 && layout.class_taken_out) {
+      const index_t j = layout.class_slot();
+      plan.survivors(b, j) = layout.class_position;
+      destination(layout.class_position) = j;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) plan.class_out(b) = layout.class_position >= 0 ? destination(layout.class_position) : -1;
+    builder.build_members(destination, layout.tokens_out(), plan.offsets[b], plan.members[b]);
+  }
+}
+
+// result = second after first; one block per batch item.
+__global__ void __launch_bounds__(merge_tuning::plan_threads)
+    merge_compose_kernel(merge_plan_arrays<const index_t> first, merge_plan_arrays<const index_t> second,
+                         merge_plan_arrays<index_t> result) {
+  using block_plan = block_merge_plan<float, merge_tuning::plan_threads, merge_tuning::plan_items>;
+  __shared__ typename block_plan::TempStorage temp;
+  block_plan builder(temp);
+  const index_t batch = result.destination.extent(0), tokens = result.destination.extent(1);
+  const index_t tokens_out = result.survivors.extent(1);
+  for (index_t b = blockIdx.x; b < batch; b += gridDim.x) {
+    for (index_t t = threadIdx.x; t < tokens; t += blockDim.x) {
+      const index_t middle = first.destination(b, t);
+      result.destination(b, t) = middle < 0 ? -1 : second.destination(b, middle);
+    }
+    for (index_t j = threadIdx.x; j < tokens_out; j += blockDim.x) {
+      result.survivors(b, j) = first.survivors(b, second.survivors(b, j));
+    }
+    if (threadIdx.x == 0) result.class_out(b) = second.class_out(b);
+    __syncthreads();
+    builder.build_members(result.destination[b], tokens_out, result.offsets[b], result.members[b]);
+  }
+}
+
+// merge: out(b, j, :) = reduce of x over the members of j. One block per output token (grid-stride).
+template <class T>
+__global__ void merge_gather_kernel(merge_plan_arrays<const index_t> plan, strided_view<const T, 3> x,
+                                    strided_view<T, 3> out, merge_reduce reduce) {
+  const index_t tokens_out = out.extent(1), channels = out.extent(2);
+  const index_t items = out.extent(0) * tokens_out;
+  for (index_t item = blockIdx.x; item < items; item += gridDim.x) {
+    const index_t b = item / tokens_out, j = item % tokens_out;
+    const index_t begin = plan.offsets(b, j), end = plan.offsets(b, j + 1);
+    for (index_t c = threadIdx.x; c < channels; c += blockDim.x) {
+      T kept = x(b, plan.members(b, begin), c);
+      for (index_t k = begin + 1; k < end; ++k) {
+        const T v = x(b, plan.members(b, k), c);
+        switch (reduce) {
+          case merge_reduce::sum:
+          case merge_reduce::mean: kept += v; break;
+          case merge_reduce::amax: kept = (v > kept || v != v) && kept == kept ? v : kept; break;
+          default: kept = (v < kept || v != v) && kept == kept ? v : kept; break;
+        }
+      }
+      if (reduce == merge_reduce::mean && end - begin > 1) kept /= static_cast<T>(end - begin);
+      out(b, j, c) = kept;
+    }
+  }
+}
+
+template <class T, class Size>
+__global__ void merge_weighted_kernel(merge_plan_arrays<const index_t> plan, strided_view<const T, 3> x,
+                                      strided_view<const Size, 2> size, strided_view<T, 3> out,
+                                      strided_view<Size, 2> size_out) {
+  const index_t tokens_out = out.extent(1), channels = out.extent(2);
+  const index_t items = out.extent(0) * tokens_out;
+  for (index_t item = blockIdx.x; item < items; item += gridDim.x) {
+    const index_t b = item / tokens_out, j = item % tokens_out;
+    const index_t begin = plan.offsets(b, j), end = plan.offsets(b, j + 1);
+    for (index_t c = threadIdx.x; c < channels; c += blockDim.x) {
+      T sum = 0, total = 0;
+      for (index_t k = begin; k < end; ++k) {
+        const index_t t = plan.members(b, k);
+        const T weight = static_cast<T>(size(b, t));
+        sum += x(b, t, c) * weight;
+        total += weight;
+      }
+      out(b, j, c) = sum / total;
+    }
+    if (threadIdx.x == 0 && size_out.data() != nullptr) {
+      T total = 0;
+      for (index_t k = begin; k < end; ++k) total += static_cast<T>(size(b, plan.members(b, k)));
+      size_out(b, j) = static_cast<Size>(total);
+    }
+  }
+}
+
+// See detail::spread_weight. One block per original token (grid-stride).
+template <class T>
+__global__ void merge_spread_kernel(merge_plan_arrays<const index_t> plan, strided_view<const T, 3> in,
+                                    strided_view<T, 3> out, detail::spread_weight weight, strided_view<const T, 3> x,
+                                    strided_view<const T, 2> size) {
+  using detail::spread_weight;
+  const index_t tokens = out.extent(1), channels = out.extent(2);
+  const index_t items = out.extent(0) * tokens;
+  for (index_t item = blockIdx.x; item < items; item += gridDim.x) {
+    const index_t b = item / tokens, t = item % tokens;
+    const index_t j = plan.destination(b, t);
+    if (j < 0) {
+      for (index_t c = threadIdx.x; c < channels; c += blockDim.x) out(b, t, c) = T(0);
+      continue;
+    }
+    const index_t begin = plan.offsets(b, j), end = plan.offsets(b, j + 1);
+    T share = 1;
+    if (weight == spread_weight::mean) share = T(1) / static_cast<T>(end - begin);
+    if (weight == spread_weight::weighted) {
+      T total = 0;
+      for (index_t k = begin; k < end; ++k) total += size(b, plan.members(b, k));
+      share = size(b, t) / total;
+    }
+    for (index_t c = threadIdx.x; c < channels; c += blockDim.x) {
+      const T g = in(b, j, c);
+      if (weight == spread_weight::amax || weight == spread_weight::amin) {
+        index_t winner = plan.members(b, begin);
+        T kept = x(b, winner, c);
+        for (index_t k = begin + 1; k < end && kept == kept; ++k) {
+          const index_t u = plan.members(b, k);
+          const T v = x(b, u, c);
+          if (v != v || (weight == spread_weight::amax ? v > kept : v < kept)) {
+            winner = u;
+            kept = v;
+          }
+        }
+        out(b, t, c) = winner == t ? g : T(0);
+      } else if (weight == spread_weight::mean) {
+        out(b, t, c) = g / static_cast<T>(end - begin);
+      } else {
+        out(b, t, c) = weight == spread_weight::one ? g : g * share;
+      }
+    }
+  }
+}
+
+template <class T>
+__global__ void merge_source_matrix_kernel(merge_plan_arrays<const index_t> plan, strided_view<T, 3> out) {
+  const index_t tokens_out = out.extent(1), tokens = out.extent(2);
+  const index_t count = out.extent(0) * tokens_out * tokens;
+  for (index_t i = blockIdx.x * index_t(blockDim.x) + threadIdx.x; i < count; i += index_t(gridDim.x) * blockDim.x) {
+    const index_t t = i % tokens, j = (i / tokens) % tokens_out, b = i / (tokens * tokens_out);
+    out(b, j, t) = plan.destination(b, t) == j ? T(1) : T(0);
+  }
+}
+
+}  // namespace rescan::cuda_detail

@@ -239,3 +239,189 @@ TEST_CASE_TEMPLATE_DEFINE("selective scan forward and backward match the double-
 }
 
 }  // namespace rescan::testing
+
+namespace rescan::testing {
+
+// Runs the backward pass of one case into fresh gradient buffers and returns them on the host.
+template <class Harness, class T>
+struct selective_scan_run {
+  selective_scan_case shape;
+  selective_scan_inputs in;
+  selective_scan_device_case<Harness, T> device;
+  decltype(Harness::upload(std::vector<T>{})) dout;
+
+  explicit selective_scan_run(const selective_scan_case& c)
+      : shape(c), in(random_selective_scan_inputs(c)), device(c, in, false),
+        dout(Harness::upload(random_uniform<T>(in.u.size(), -1.0, 1.0))) {}
+
+  std::vector<T> forward(const strided_view<T, 4>& checkpoints = {}) {
+    auto out = Harness::template allocate<T>(in.u.size());
+    selective_scan_forward(Harness::backend(), device.arguments(), device.template sequence_view<T>(out.data()),
+                           strided_view<T, 3>{}, checkpoints);
+    return Harness::download(out);
+  }
+  std::vector<std::vector<T>> backward(const strided_view<const T, 4>& checkpoints = {}) {
+    selective_scan_device_gradients<Harness, T> grads(in, shape.states());
+    selective_scan_backward(Harness::backend(), device.arguments(), device.template sequence_view<const T>(dout.data()),
+                            grads.views(device), strided_view<const T, 3>{}, checkpoints);
+    return {Harness::download(grads.du), Harness::download(grads.ddelta), Harness::download(grads.dA),
+            Harness::download(grads.dB), Harness::download(grads.dC), Harness::download(grads.dD),
+            Harness::download(grads.dz), Harness::download(grads.ddelta_bias), Harness::download(grads.dh0)};
+  }
+};
+
+TEST_CASE_TEMPLATE_DEFINE("selective scan checkpoints saved by the forward pass give the gradients of a backward pass without them",
+                          Harness, selective_scan_checkpoints) {
+  const auto backend = Harness::backend();
+  for (index_t length : {index_t(1), index_t(200), index_t(1500)}) {
+    selective_scan_case c;
+    c.batch = 2, c.dim = 3, c.length = length, c.state = 16;
+    INFO(Harness::name << ": " << c);
+    selective_scan_run<Harness, float> run(c);
+    const index_t count = selective_scan_checkpoint_count(backend, length);
+    auto checkpoints = Harness::template allocate<float>(std::size_t(c.batch * c.dim * count * c.state));
+    const auto view = make_view(checkpoints.data(), {c.batch, c.dim, count, c.state});
+    const auto out_with = run.forward(view);
+    CHECK(out_with == run.forward());
+    CHECK(run.backward(view) == run.backward());
+  }
+}
+
+TEST_CASE_TEMPLATE_DEFINE("selective_state_update token by token equals the forward pass", Harness,
+                          selective_scan_step) {
+  const auto backend = Harness::backend();
+  for (bool variable : {true, false}) {
+    selective_scan_case c;
+    c.batch = 3, c.dim = 4, c.length = 70, c.state = 16, c.groups = 2;
+    c.variable_B = c.variable_C = variable;
+    INFO(Harness::name << ": " << c);
+    selective_scan_run<Harness, float> run(c);
+    auto last_state = Harness::template allocate<float>(std::size_t(c.batch * c.dim * c.state));
+    auto out = Harness::template allocate<float>(run.in.u.size());
+    selective_scan_forward(backend, run.device.arguments(), make_view(out.data(), {c.batch, c.dim, c.length}),
+                           make_view(last_state.data(), {c.batch, c.dim, c.state}));
+
+    auto state = Harness::upload(narrowed<float>(run.in.h0));
+    auto token_out = Harness::template allocate<float>(std::size_t(c.batch * c.dim));
+    const auto args = run.device.arguments();
+    std::vector<float> stepped(run.in.u.size());
+    for (index_t t = 0; t < c.length; ++t) {
+      const auto at_t = [t](const strided_view<const float, 3>& x) {
+        return strided_view<const float, 2>(x.data() + t * x.stride(2), {x.extent(0), x.extent(1)},
+                                            {x.stride(0), x.stride(1)});
+      };
+      selective_state_update_arguments<float> step;
+      step.state = make_view(state.data(), {c.batch, c.dim, c.state});
+      step.u = at_t(args.u);
+      step.delta = at_t(args.delta);
+      step.z = at_t(args.z);
+      step.A = args.A;
+      for (auto [from, to] : {std::pair{&args.B, &step.B}, std::pair{&args.C, &step.C}}) {
+        if (!from->is_variable()) {
+          *to = from->constant();
+          continue;
+        }
+        const auto& v = from->variable();
+        *to = strided_view<const float, 3>(v.data() + t * v.stride(3), {v.extent(0), v.extent(1), v.extent(2)},
+                                           {v.stride(0), v.stride(1), v.stride(2)});
+      }
+      step.D = args.D;
+      step.delta_bias = args.delta_bias;
+      step.delta_softplus = args.delta_softplus;
+      selective_state_update(backend, step, make_view(token_out.data(), {c.batch, c.dim}));
+      const auto token = Harness::download(token_out);
+      for (index_t r = 0; r < c.batch * c.dim; ++r) stepped[std::size_t(r * c.length + t)] = token[std::size_t(r)];
+    }
+    check_all_close(stepped, Harness::download(out), tolerance{1e-6, 1e-6});
+    check_all_close(Harness::download(state), Harness::download(last_state), tolerance{1e-6, 1e-6});
+  }
+}
+
+TEST_CASE_TEMPLATE_DEFINE("bidirectional selective scan equals a forward and a reverse call, averaged", Harness,
+                          selective_scan_bidirectional) {
+  const auto backend = Harness::backend();
+  selective_scan_case c;
+  c.batch = 2, c.dim = 3, c.length = 75, c.state = 8;
+  INFO(Harness::name << ": " << c);
+  selective_scan_run<Harness, double> forward_branch(c), backward_branch(c);
+  const auto forward_args = forward_branch.device.arguments();
+  const auto backward_args = backward_branch.device.arguments();
+  const auto sequence = [&](auto* data) { return make_view(data, {c.batch, c.dim, c.length}); };
+
+  auto out = Harness::template allocate<double>(forward_branch.in.u.size());
+  bidirectional_selective_scan_forward(backend, forward_args, backward_args, sequence(out.data()));
+  auto reversed_args = backward_args;
+  reversed_args.direction = scan_direction::reverse;
+  auto out_forward = Harness::template allocate<double>(forward_branch.in.u.size());
+  auto out_backward = Harness::template allocate<double>(forward_branch.in.u.size());
+  selective_scan_forward(backend, forward_args, sequence(out_forward.data()));
+  selective_scan_forward(backend, reversed_args, sequence(out_backward.data()));
+  const auto f = Harness::download(out_forward), b = Harness::download(out_backward);
+  std::vector<double> mean(f.size());
+  for (std::size_t i = 0; i < f.size(); ++i) mean[i] = (f[i] + b[i]) / 2;
+  check_all_close(Harness::download(out), mean, tolerance{1e-12, 1e-12});
+
+  // Backward: each branch receives dout / 2.
+  const auto& dout = forward_branch.dout;
+  selective_scan_device_gradients<Harness, double> both_f(forward_branch.in, c.batch), both_b(backward_branch.in, c.batch);
+  bidirectional_selective_scan_backward(backend, forward_args, backward_args, sequence(dout.data()),
+                                        both_f.views(forward_branch.device), both_b.views(backward_branch.device));
+  auto half = Harness::download(dout);
+  for (auto& x : half) x /= 2;
+  auto half_dout = Harness::upload(half);
+  selective_scan_device_gradients<Harness, double> one_f(forward_branch.in, c.batch), one_b(backward_branch.in, c.batch);
+  selective_scan_backward(backend, forward_args, sequence(half_dout.data()), one_f.views(forward_branch.device));
+  selective_scan_backward(backend, reversed_args, sequence(half_dout.data()), one_b.views(backward_branch.device));
+  const tolerance tight{1e-12, 1e-12};
+  for (auto* pair : {&both_f, &both_b}) {
+    auto& one = pair == &both_f ? one_f : one_b;
+    check_all_close(Harness::download(pair->du), Harness::download(one.du), tight);
+    check_all_close(Harness::download(pair->ddelta), Harness::download(one.ddelta), tight);
+    check_all_close(Harness::download(pair->dA), Harness::download(one.dA), tight);
+    check_all_close(Harness::download(pair->dB), Harness::download(one.dB), tight);
+    check_all_close(Harness::download(pair->dz), Harness::download(one.dz), tight);
+    check_all_close(Harness::download(pair->dh0), Harness::download(one.dh0), tight);
+  }
+}
+
+TEST_CASE_TEMPLATE_DEFINE("packed sequences equal separate calls per sequence", Harness, selective_scan_packed) {
+  const auto backend = Harness::backend();
+  selective_scan_case c;
+  c.batch = 1, c.dim = 3, c.length = 150, c.state = 16;
+  c.offsets = {0, 1, 1, 90, 150};
+  INFO(Harness::name << ": " << c);
+  selective_scan_run<Harness, float> run(c);
+  auto out = Harness::template allocate<float>(run.in.u.size());
+  auto last = Harness::template allocate<float>(std::size_t(c.states() * c.dim * c.state));
+  selective_scan_forward(backend, run.device.arguments(), make_view(out.data(), {c.batch, c.dim, c.length}),
+                         make_view(last.data(), {c.states(), c.dim, c.state}));
+  const auto packed_out = Harness::download(out);
+  const auto packed_last = Harness::download(last);
+  for (index_t k = 0; k < c.states(); ++k) {
+    const index_t begin = c.offsets[std::size_t(k)], n = c.offsets[std::size_t(k + 1)] - begin;
+    auto args = run.device.arguments();
+    args.sequence_offsets = {};
+    args.u = args.u.slice(2, begin, n);
+    args.delta = args.delta.slice(2, begin, n);
+    args.z = args.z.slice(2, begin, n);
+    args.B = args.B.variable().slice(3, begin, n);
+    args.C = args.C.variable().slice(3, begin, n);
+    args.h0 = args.h0.slice(0, k, 1);
+    auto one_out = Harness::template allocate<float>(std::size_t(c.dim * n));
+    auto one_last = Harness::template allocate<float>(std::size_t(c.dim * c.state));
+    selective_scan_forward(backend, args, make_view(one_out.data(), {index_t(1), c.dim, n}),
+                           make_view(one_last.data(), {index_t(1), c.dim, c.state}));
+    const auto got = Harness::download(one_out);
+    const auto got_last = Harness::download(one_last);
+    for (index_t d = 0; d < c.dim; ++d) {
+      for (index_t t = 0; t < n; ++t) {
+        CHECK(packed_out[std::size_t(d * c.length + begin + t)] == doctest::Approx(got[std::size_t(d * n + t)]).epsilon(1e-6));
+      }
+    }
+    for (index_t i = 0; i < c.dim * c.state; ++i) {
+      CHECK(packed_last[std::size_t(k * c.dim * c.state + i)] == doctest::Approx(got_last[std::size_t(i)]).epsilon(1e-6));
+    }
+  }
+}
+
+}  // namespace rescan::testing

@@ -3,8 +3,148 @@
 #include "bodies/selective_scan_bodies.hpp"
 #include "support/cpu_harness.hpp"
 
+#include <algorithm>
+#include <limits>
+
 namespace rescan::testing {
 
 TEST_CASE_TEMPLATE_INVOKE(selective_scan_matches_oracle, cpu_all_threads, cpu_three_threads);
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_checkpoints, cpu_all_threads);
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_step, cpu_all_threads);
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_bidirectional, cpu_all_threads);
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_packed, cpu_all_threads);
+
+}  // namespace rescan::testing
+
+namespace rescan::testing {
+
+TEST_CASE("selective scan gradients are the same bits for 1, 2 and 3 threads") {
+  selective_scan_case c;
+  c.batch = 2, c.dim = 96, c.length = 130, c.state = 16, c.groups = 2;
+  std::vector<std::vector<std::vector<float>>> results;
+  std::vector<std::vector<float>> outputs;
+  for (int threads : {1, 2, 3}) {
+    random_engine().seed(7);
+    selective_scan_run<cpu_harness<1>, float> run(c);
+    const cpu_t backend(threads);
+    std::vector<float> out(run.in.u.size());
+    selective_scan_forward(backend, run.device.arguments(), make_view(out.data(), {c.batch, c.dim, c.length}));
+    outputs.push_back(out);
+    selective_scan_device_gradients<cpu_harness<1>, float> grads(run.in, c.batch);
+    selective_scan_backward(backend, run.device.arguments(), make_view<const float>(run.dout.data(), {c.batch, c.dim, c.length}),
+                            grads.views(run.device));
+    results.push_back({grads.du.elements, grads.ddelta.elements, grads.dA.elements, grads.dB.elements,
+                       grads.dC.elements, grads.dD.elements, grads.ddelta_bias.elements, grads.dh0.elements});
+  }
+  CHECK(outputs[0] == outputs[1]);
+  CHECK(outputs[0] == outputs[2]);
+  CHECK(results[0] == results[1]);
+  CHECK(results[0] == results[2]);
+}
+
+TEST_CASE("selective scan rejects bad input with the argument named") {
+  const cpu_t backend;
+  selective_scan_case c;
+  c.batch = 2, c.dim = 4, c.length = 6, c.state = 3, c.groups = 2;
+  selective_scan_run<cpu_harness<1>, float> run(c);
+  const auto good = run.device.arguments();
+  std::vector<float> out(run.in.u.size()), state(std::size_t(c.batch * c.dim * c.state));
+  const auto out_view = make_view(out.data(), {c.batch, c.dim, c.length});
+  const auto forward = [&](const selective_scan_arguments<float>& args) { selective_scan_forward(backend, args, out_view); };
+  std::vector<float> big(4096, 1.0f);
+
+  auto args = good;
+  args.delta = make_view<const float>(big.data(), {c.batch, c.dim, c.length + 1});
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(forward(args), shape_error, "delta.extent(2) = 7 but u.extent(2) = 6");
+  args = good;
+  args.B = make_view<const float>(big.data(), {c.batch, index_t(3), c.state, c.length});
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(forward(args), value_error, "B.extent(1) = 3 groups but must divide dim");
+  args = good;
+  args.C = make_view<const float>(big.data(), {c.dim, c.state + 1});
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(forward(args), shape_error, "C.extent(1) = 4 but A.extent(1) = 3");
+  args = good;
+  args.A = make_view<const float>(big.data(), {c.dim, index_t(257)});
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(forward(args), value_error, "N = A.extent(1) = 257 but must be in [1, 256]");
+  std::vector<float> A(run.in.A.begin(), run.in.A.end());
+  A[5] = std::numeric_limits<float>::quiet_NaN();
+  args = good;
+  args.A = make_view<const float>(A.data(), {c.dim, c.state});
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(forward(args), value_error, "A(1, 2) = nan but must be finite");
+  A[5] = std::numeric_limits<float>::infinity();
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(forward(args), value_error, "A(1, 2) = inf but must be finite");
+  args = good;
+  args.B = {};
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(forward(args), value_error, "B is required");
+  args = good;
+  args.D = make_view<const float>(big.data(), c.dim - 1);
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(forward(args), shape_error, "D.extent(0) = 3 but u.extent(1) = 4");
+  args = good;
+  args.h0 = make_view<const float>(big.data(), {c.batch + 1, c.dim, c.state});
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(forward(args), shape_error, "h0.extent(0) = 3 but the number of states");
+
+  // Packed sequences: batch 1, offsets from 0 to L, sorted.
+  const std::vector<index_t> offsets = {0, 4, 6};
+  args = good;
+  args.h0 = {};
+  args.sequence_offsets = make_view(offsets.data(), 3);
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(forward(args), shape_error, "packed sequences (sequence_offsets) need batch 1");
+  selective_scan_case one = c;
+  one.batch = 1;
+  selective_scan_run<cpu_harness<1>, float> single(one);
+  auto packed = single.device.arguments();
+  packed.h0 = {};
+  std::vector<float> one_out(single.in.u.size());
+  const auto packed_forward = [&](const std::vector<index_t>& o) {
+    packed.sequence_offsets = make_view(o.data(), index_t(o.size()));
+    selective_scan_forward(backend, packed, make_view(one_out.data(), {index_t(1), c.dim, c.length}));
+  };
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(packed_forward({0, 4, 3, 6}), value_error, "sequence_offsets[2] = 3 but offsets must be sorted");
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(packed_forward({0, 4, 5}), value_error, "end at L = 6");
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(packed_forward({1, 6}), value_error, "start at 0");
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(packed_forward({0}), shape_error, "must be at least 2");
+
+  // Outputs and gradients.
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(selective_scan_forward(backend, good, make_view(out.data(), {c.batch, c.dim, c.length - 1})),
+                                    shape_error, "out.extent(2) = 5 but u.extent(2) = 6");
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(
+      selective_scan_forward(backend, good, out_view, make_view(state.data(), {c.batch, c.dim, c.state - 1})), shape_error,
+      "last_state.extent(2) = 2 but N = 3");
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(
+      selective_scan_forward(backend, good, out_view, strided_view<float, 3>{}, make_view(big.data(), {c.batch, c.dim, index_t(2), c.state})),
+      shape_error, "checkpoints.extent(2) = 2 but selective_scan_checkpoint_count(backend, L) = 1");
+  selective_scan_device_gradients<cpu_harness<1>, float> grads(run.in, c.batch);
+  auto g = grads.views(run.device);
+  g.dB = make_view(big.data(), {c.dim, c.state});
+  const auto dout = make_view<const float>(run.dout.data(), {c.batch, c.dim, c.length});
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(selective_scan_backward(backend, good, dout, g), value_error,
+                                    "gradients.dB is constant but B is variable");
+  g = grads.views(run.device);
+  args = good;
+  args.D = {};
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(selective_scan_backward(backend, args, dout, g), value_error,
+                                    "gradients.dD is given but D is not");
+  g.dD = {};
+  g.du = make_view(big.data(), {c.batch, c.dim, c.length + 1});
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(selective_scan_backward(backend, args, dout, g), shape_error,
+                                    "du.extent(2) = 7 but u.extent(2) = 6");
+  // Nothing was written by the calls that threw.
+  CHECK(std::all_of(out.begin(), out.end(), [](float x) { return x == 0.0f; }));
+}
+
+TEST_CASE("selective_state_update needs a state of the right shape") {
+  const cpu_t backend;
+  std::vector<float> x(64, 0.5f), A(16, -1.0f), out(4);
+  selective_state_update_arguments<float> step;
+  step.u = make_view<const float>(x.data(), {index_t(2), index_t(2)});
+  step.delta = step.u;
+  step.A = make_view<const float>(A.data(), {index_t(2), index_t(8)});
+  step.B = make_view<const float>(x.data(), {index_t(2), index_t(8)});
+  step.C = step.B;
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(selective_state_update(backend, step, make_view(out.data(), {index_t(2), index_t(2)})),
+                                    value_error, "state is required");
+  step.state = make_view(x.data(), {index_t(2), index_t(2), index_t(7)});
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(selective_state_update(backend, step, make_view(out.data(), {index_t(2), index_t(2)})),
+                                    shape_error, "state.extent(2) = 7 but N = 8");
+}
 
 }  // namespace rescan::testing

@@ -36,6 +36,8 @@ void selective_state_update(const Backend& backend, const selective_state_update
   detail::check_extents(function, "u", args.u);
   detail::check_same_shape(function, "out", out, "u", args.u);
   if (!detail::given(args.state.data())) detail::raise<value_error>(function, ": state is required");
+  detail::check_state_view(function, "state", args.state, args.u.extent(0), "u.extent(0)", detail::with_unit_time(args.u),
+                           args.A.extent(1));
   selective_scan_arguments<T> sequence;
   sequence.u = detail::with_unit_time(args.u);
   sequence.delta = detail::with_unit_time(args.delta);
@@ -47,8 +49,7 @@ void selective_state_update(const Backend& backend, const selective_state_update
   sequence.delta_bias = args.delta_bias;
   sequence.h0 = args.state;
   sequence.delta_softplus = args.delta_softplus;
-  const index_t states = detail::check_selective_scan_arguments(function, sequence);
-  detail::check_state_view(function, "state", args.state, states, "batch", sequence.u, args.A.extent(1));
+  detail::check_selective_scan_arguments(function, sequence);
   if (out.empty()) return;
   detail::selective_scan_kernels<Backend>::forward(backend, detail::in_scan_order(sequence),
                                                    detail::with_unit_time(out), args.state, strided_view<T, 4>{});

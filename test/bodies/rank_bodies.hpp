@@ -135,6 +135,9 @@ TEST_CASE_TEMPLATE_DEFINE("kendall_tau reproduces scipy's published and computed
   // Ties: the tie-corrected normal approximation.
   const std::vector<double> tx = {1, 1, 2, 3, 3, 3, 4, 5, 6, 6}, ty = {2, 1, 1, 4, 3, 3, 5, 7, 6, 6};
   check_three(tx, ty, {}, 0.8051175601825398, {0.0022490573909353163, 0.9988754713045324, 0.0011245286954676581});
+  // Tie groups of three in both x and y (the variance's triple-tie term).
+  check_three({1, 1, 1, 2, 3, 3, 3, 4, 5, 5}, {1, 2, 2, 2, 3, 4, 4, 4, 6, 5}, {}, 0.8831913668924228,
+              {0.0012057167227169205, 0.9993971416386416, 0.0006028583613584603});
   kendall_tau_options stuart;
   stuart.variant = kendall_variant::c;
   CHECK(harness_kendall<Harness>(tx, ty, stuart).tau == doctest::Approx(0.792).epsilon(1e-14));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -161,6 +162,20 @@ TEST_CASE_TEMPLATE_DEFINE("ties: equal scores merge in a stable descending order
   const merge_plan zero_plan = bipartite_soft_matching(Harness::backend(), make_view(device_zero.data(), {1, tokens, channels}), 4);
   CHECK(contents_of<Harness>(zero_plan).destination[2] == 1);  // token 2 kept; it is the second survivor
   check_plan<Harness>(zero_plan, reference_matching(with_zero, 1, tokens, channels, 4, matching_options{}));
+  // Zero rows under every similarity (a zero row is at distance 1 from every unit row, so -l2 and
+  // -l1 order it unlike cosine).
+  const index_t rows = 6, long_tokens = 24;
+  auto zeros = random_uniform<float>(static_cast<std::size_t>(rows * long_tokens * channels), -1, 1);
+  for (index_t i = 0; i < rows * long_tokens; i += 3)
+    for (index_t c = 0; c < channels; ++c) zeros[static_cast<std::size_t>(i * channels + c)] = 0.0f;
+  auto device_zeros = Harness::upload(zeros);
+  for (similarity kind : {similarity::cosine, similarity::negative_l1, similarity::negative_l2}) {
+    matching_options zero_options;
+    zero_options.metric = kind;
+    INFO(Harness::name << ": zero rows, " << describe(zero_options, long_tokens, 8));
+    check_plan<Harness>(bipartite_soft_matching(Harness::backend(), make_view(device_zeros.data(), {rows, long_tokens, channels}), 8, zero_options),
+                        reference_matching(zeros, rows, long_tokens, channels, 8, zero_options));
+  }
 }
 
 // A plan and its oracle for the application tests: Vim-like options, pruning or merging.
@@ -303,6 +318,37 @@ TEST_CASE_TEMPLATE_DEFINE("properties: sizes add up, order is kept, unmerge inve
               make_view(back.data(), {batch, tokens, channels}));
       CHECK(Harness::download(back) == constant);
     }
+  }
+}
+
+TEST_CASE_TEMPLATE_DEFINE("NaN propagates through sum, amax and amin, and takes the gradient of amax and amin", Harness,
+                          merge_nan) {
+  const auto [plan, expected] = sample_plan<Harness>(1, 12, 5, merge_mode::merge);
+  const index_t tokens_out = plan.tokens_out();
+  // A group of at least two members; its last member holds a NaN in channel 1.
+  index_t group = 0;
+  while (expected.members(0, group).size() < 2) ++group;
+  const index_t holder = expected.members(0, group).back(), first = expected.members(0, group).front();
+  std::vector<float> x(12 * 2, 1.0f);
+  x[static_cast<std::size_t>(holder * 2 + 1)] = std::numeric_limits<float>::quiet_NaN();
+  auto device_x = Harness::upload(x);
+  auto out = Harness::template allocate<float>(static_cast<std::size_t>(tokens_out * 2));
+  auto grad = Harness::template allocate<float>(x.size());
+  auto ones = Harness::upload(std::vector<float>(static_cast<std::size_t>(tokens_out * 2), 1.0f));
+  for (merge_reduce reduce : {merge_reduce::sum, merge_reduce::amax, merge_reduce::amin}) {
+    INFO(Harness::name << ": " << name_of(reduce));
+    merge(Harness::backend(), plan, make_view(device_x.data(), {1, 12, 2}), make_view(out.data(), {1, tokens_out, 2}), reduce);
+    const auto merged = Harness::download(out);
+    CHECK(std::isnan(merged[static_cast<std::size_t>(group * 2 + 1)]));
+    CHECK(!std::isnan(merged[static_cast<std::size_t>(group * 2)]));
+    if (reduce == merge_reduce::sum) continue;
+    merge_backward(Harness::backend(), plan, make_view(ones.data(), {1, tokens_out, 2}), make_view(grad.data(), {1, 12, 2}),
+                   reduce, make_view(device_x.data(), {1, 12, 2}));
+    const auto g = Harness::download(grad);
+    CHECK(g[static_cast<std::size_t>(holder * 2 + 1)] == 1.0f);  // the NaN holds the extremum
+    CHECK(g[static_cast<std::size_t>(first * 2 + 1)] == 0.0f);
+    CHECK(g[static_cast<std::size_t>(first * 2)] == 1.0f);  // channel 0 ties: the first member
+    CHECK(g[static_cast<std::size_t>(holder * 2)] == 0.0f);
   }
 }
 

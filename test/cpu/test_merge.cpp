@@ -12,6 +12,7 @@ TEST_CASE_TEMPLATE_INVOKE(merge_properties, cpu_all_threads, cpu_one_thread);
 TEST_CASE_TEMPLATE_INVOKE(merge_adjoints, cpu_all_threads, cpu_three_threads);
 TEST_CASE_TEMPLATE_INVOKE(merge_composition, cpu_all_threads, cpu_one_thread);
 TEST_CASE_TEMPLATE_INVOKE(merge_errors, cpu_all_threads);
+TEST_CASE_TEMPLATE_INVOKE(merge_nan, cpu_all_threads);
 
 TEST_CASE("r schedules: constant, ToMe's (r, inflection) line, explicit lists, R-MeeTo's even layers") {
   CHECK(constant_schedule(5, 3) == std::vector<index_t>{5, 5, 5});

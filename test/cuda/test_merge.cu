@@ -12,5 +12,6 @@ TEST_CASE_TEMPLATE_INVOKE(merge_properties, cuda_harness);
 TEST_CASE_TEMPLATE_INVOKE(merge_adjoints, cuda_harness);
 TEST_CASE_TEMPLATE_INVOKE(merge_composition, cuda_harness);
 TEST_CASE_TEMPLATE_INVOKE(merge_errors, cuda_harness);
+TEST_CASE_TEMPLATE_INVOKE(merge_nan, cuda_harness);
 
 }  // namespace rescan::testing

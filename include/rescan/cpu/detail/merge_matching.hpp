@@ -54,26 +54,31 @@ struct matching_scratch {
 };
 
 // Copies metric(t, :) into `row` and scales it to unit length (a zero row stays zero); returns
-// the squared norm of the result.
+// the squared norm of the result (1 up to rounding, 0 for a zero row, NaN for a row with NaN or inf).
 template <class S, class M>
 S normalized_row(const strided_view<const M, 2>& metric, index_t t, S* row) {
   const index_t channels = metric.extent(1);
   const M* source = &metric(t, 0);
   const index_t stride = metric.stride(1);
-  S squares = 0;
-  for (index_t c = 0; c < channels; ++c) {
-    const S value = static_cast<S>(source[c * stride]);
-    row[c] = value;
-    squares += value * value;
+  Eigen::Map<Eigen::Array<S, 1, Eigen::Dynamic>> copy(row, channels);
+  if (stride == 1) {
+    copy = Eigen::Map<const Eigen::Array<M, 1, Eigen::Dynamic>>(source, channels).template cast<S>();
+  } else {
+    for (index_t c = 0; c < channels; ++c) row[c] = static_cast<S>(source[c * stride]);
   }
-  if (!(squares > 0)) return squares;  // zero row: 0; NaN row: NaN (it never wins a comparison)
+  S squares = copy.square().sum();  // Eigen's vectorized reduction
+  if (!(squares > 0)) return squares;  // zero row: 0 (it stays zero); NaN row: NaN (it never wins)
+  if (squares == std::numeric_limits<S>::infinity()) {  // overflowed: the norm in long double
+    long double wide = 0;
+    for (index_t c = 0; c < channels; ++c) wide += static_cast<long double>(row[c]) * row[c];
+    squares = static_cast<S>(wide);  // may stay inf; then the scale below is finite only via wide
+    const S scale = static_cast<S>(1.0L / std::sqrt(wide));
+    copy *= scale;
+    return copy.square().sum();
+  }
   const S scale = S(1) / std::sqrt(squares);
-  S result = 0;
-  for (index_t c = 0; c < channels; ++c) {
-    row[c] *= scale;
-    result += row[c] * row[c];
-  }
-  return result;
+  copy *= scale;
+  return squares * scale * scale;
 }
 
 template <class S, class M>

@@ -1,11 +1,12 @@
 // CPU backend of the ranking metrics (rank/dispatch.hpp contract).
-//   Kendall, one long pair: x and y become order-preserving integer keys; a stable radix sort by y
-//   gives y's dense ranks, a second one by x (of the y-sorted sequence) orders the pairs by (x, y);
-//   runs of equal keys give the ties, and the merge sort of the y ranks counts the discordant pairs
-//   (Knight's algorithm). O(n log n), both sorts and the merge passes split over the team.
+//   Kendall, one long pair (Knight's algorithm): x and y become order-preserving 64-bit keys; an
+//   MSD radix sort orders the (x, y) pairs, whose runs give the ties in x and the joint ties; a
+//   branch-free bottom-up merge sort of the y keys in that order counts the discordant pairs (the
+//   inversions), and its sorted output gives the ties in y. O(n log n); the sort's first level and
+//   every merge pass are split over the team.
 //   Batched: groups in parallel, each on one thread: groups of up to kendall_quadratic_max elements
-//   count their pairs directly (O(n^2), no sorting), longer ones take the sort path in per-thread
-//   scratch allocated once per call.
+//   count their pairs directly (O(n^2) in local arrays, no sorting), longer ones take the sort
+//   path in per-thread scratch allocated once per call.
 //   rankdata and spearman_rho sort positions per group (per-thread scratch); top_order_agreement
 //   scans each group once.
 // Every result is an exact integer count or computed from them in a fixed order: identical run to
@@ -40,21 +41,17 @@ bool is_nan_value(T value) {
   }
 }
 
-// Scratch of the sort path for groups of up to `capacity` elements.
-template <class KX, class KY>
+// Scratch of the sort path for groups of up to `capacity` elements: two arrays of 2 * capacity
+// words (key pairs, then single keys).
 struct kendall_sort_scratch {
-  using K = std::conditional_t<(sizeof(KX) > sizeof(KY)), KX, KY>;
-  std::vector<K> keys, keys_other;
-  std::vector<std::uint32_t> payload, payload_other;
+  std::vector<std::uint64_t> pairs, other;
 
   explicit kendall_sort_scratch(index_t capacity = 0) { reserve(capacity); }
   void reserve(index_t capacity) {
-    const auto size = static_cast<std::size_t>(capacity);
-    if (keys.size() >= size) return;
-    keys.resize(size);
-    keys_other.resize(size);
-    payload.resize(size);
-    payload_other.resize(size);
+    const auto size = 2 * static_cast<std::size_t>(capacity);
+    if (pairs.size() >= size) return;
+    pairs.resize(size);
+    other.resize(size);
   }
 };
 
@@ -76,51 +73,32 @@ void add_tie_runs(index_t n, const Same& same_as_previous, std::int64_t& pairs, 
 // The counts of one pair of vectors by sorting (see the top of this file). The views must hold no NaN.
 template <class X, class Y>
 kendall_counts count_kendall_sorted(const cpu_team& team, const strided_view<const X, 1>& x,
-                                    const strided_view<const Y, 1>& y,
-                                    kendall_sort_scratch<rank_key_t<X>, rank_key_t<Y>>& scratch) {
+                                    const strided_view<const Y, 1>& y, kendall_sort_scratch& scratch) {
   const index_t n = x.extent(0);
   scratch.reserve(n);
-  auto* keys = scratch.keys.data();
-  auto* other_keys = scratch.keys_other.data();
-  std::uint32_t* payload = scratch.payload.data();
-  std::uint32_t* other_payload = scratch.payload_other.data();
+  std::uint64_t* pairs = scratch.pairs.data();
   kendall_counts counts;
   counts.n = n;
-  // 1. Sort positions by y; the dense rank of y along the sorted order; y's ties.
-  parallel_for(team, std::min<index_t>(team.threads, n), [&](index_t t) {
-    const int parts = static_cast<int>(std::min<index_t>(team.threads, n));
-    for (index_t i = part_begin(n, parts, int(t)); i < part_begin(n, parts, int(t) + 1); ++i) {
-      keys[i] = rank_key(y(i));
-      payload[i] = static_cast<std::uint32_t>(i);
-    }
+  // 1. (key of x, key of y) pairs sorted: ties in x and joint ties are runs.
+  const int parts = static_cast<int>(std::max<index_t>(1, std::min<index_t>(team.threads, n / 65536)));
+  parallel_for(team.with_threads(parts), parts, [&](index_t t) {
+    for (index_t i = part_begin(n, parts, int(t)); i < part_begin(n, parts, int(t) + 1); ++i)
+      store_pair(pairs, i, {std::uint64_t(rank_key(x(i))), std::uint64_t(rank_key(y(i)))});
   });
-  if (radix_sort_pairs(team, n, keys, payload, other_keys, other_payload)) {
-    std::swap(keys, other_keys);
-    std::swap(payload, other_payload);
-  }
-  add_tie_runs(n, [&](index_t i) { return keys[i] == keys[i - 1]; }, counts.ties_y, counts.tie_triples_y,
-               counts.distinct_y);
-  // 2. In y order: x's key, and y's dense rank as payload; stable sort by x orders pairs by (x, y).
-  std::uint32_t rank = 0;
-  for (index_t i = 0; i < n; ++i) {
-    rank += i > 0 && keys[i] != keys[i - 1];
-    other_keys[i] = rank_key(x(payload[i]));
-    other_payload[i] = rank;
-  }
-  std::swap(keys, other_keys);
-  std::swap(payload, other_payload);
-  if (radix_sort_pairs(team, n, keys, payload, other_keys, other_payload)) {
-    std::swap(keys, other_keys);
-    std::swap(payload, other_payload);
-  }
-  add_tie_runs(n, [&](index_t i) { return keys[i] == keys[i - 1]; }, counts.ties_x, counts.tie_triples_x,
+  msd_sort_pairs(team, n, pairs, scratch.other.data());
+  add_tie_runs(n, [&](index_t i) { return pairs[2 * i] == pairs[2 * i - 2]; }, counts.ties_x, counts.tie_triples_x,
                counts.distinct_x);
   double unused_triples = 0;
   std::int64_t unused_distinct = 0;
-  add_tie_runs(n, [&](index_t i) { return keys[i] == keys[i - 1] && payload[i] == payload[i - 1]; }, counts.ties_xy,
-               unused_triples, unused_distinct);
-  // 3. Pairs ordered by x (ties in x by y) are discordant where y's rank decreases.
-  counts.discordant = sort_counting_inversions(team, n, payload, other_payload);
+  add_tie_runs(n, [&](index_t i) { return pairs[2 * i] == pairs[2 * i - 2] && pairs[2 * i + 1] == pairs[2 * i - 1]; },
+               counts.ties_xy, unused_triples, unused_distinct);
+  // 2. In that order, the pairs are discordant where y's key decreases: count the inversions while
+  //    merge-sorting y's keys, whose runs then give y's ties.
+  std::uint64_t* y_keys = scratch.other.data();
+  for (index_t i = 0; i < n; ++i) y_keys[i] = pairs[2 * i + 1];
+  counts.discordant = sort_counting_inversions(team, n, y_keys, y_keys + n);
+  add_tie_runs(n, [&](index_t i) { return y_keys[i] == y_keys[i - 1]; }, counts.ties_y, counts.tie_triples_y,
+               counts.distinct_y);
   counts.concordant = total_pairs(n) - counts.ties_x - counts.ties_y + counts.ties_xy - counts.discordant;
   return counts;
 }
@@ -136,19 +114,59 @@ bool any_nan(const strided_view<const X, 1>& x, const strided_view<const Y, 1>& 
   }
 }
 
-// One group on one thread: by definition when short, by sorting otherwise.
-template <class X, class Y, class Scratch>
-kendall_counts count_kendall_group(const strided_view<const X, 1>& x, const strided_view<const Y, 1>& y,
-                                   Scratch& scratch) {
+// Tau of a short group (n <= kendall_quadratic_max) by its pairs, branch-free: the group is
+// copied into registers-sized local arrays, each pair adds the product of its two signs.
+template <class X, class Y>
+double short_group_tau(const strided_view<const X, 1>& x, const strided_view<const Y, 1>& y, kendall_variant variant) {
   const index_t n = x.extent(0);
-  if (n <= kendall_quadratic_max) return count_kendall_pairs(n, x, y);
+  double xs[kendall_quadratic_max], ys[kendall_quadratic_max];
+  bool nan = false;
+  for (index_t i = 0; i < n; ++i) {
+    xs[i] = double(x(i));
+    ys[i] = double(y(i));
+    nan |= (xs[i] != xs[i]) | (ys[i] != ys[i]);
+  }
+  kendall_counts counts;
+  counts.n = n;
+  counts.has_nan = nan;
+  int concordant = 0, discordant = 0, ties_x = 0, ties_y = 0, distinct_x = 0, distinct_y = 0;
+  for (index_t i = 0; i < n; ++i) {
+    int earlier_x = 0, earlier_y = 0;
+    for (index_t j = 0; j < i; ++j) {
+      const int sx = (xs[i] > xs[j]) - (xs[i] < xs[j]), sy = (ys[i] > ys[j]) - (ys[i] < ys[j]);
+      concordant += sx * sy > 0;
+      discordant += sx * sy < 0;
+      earlier_x += sx == 0;
+      earlier_y += sy == 0;
+    }
+    ties_x += earlier_x;
+    ties_y += earlier_y;
+    distinct_x += earlier_x == 0;
+    distinct_y += earlier_y == 0;
+  }
+  counts.concordant = concordant;
+  counts.discordant = discordant;
+  counts.ties_x = ties_x;
+  counts.ties_y = ties_y;
+  counts.distinct_x = distinct_x;
+  counts.distinct_y = distinct_y;
+  return kendall_tau_of(counts, variant);
+}
+
+// Tau of one group on one thread: by its pairs when short, by sorting otherwise.
+template <class X, class Y>
+double group_tau(const strided_view<const X, 1>& x, const strided_view<const Y, 1>& y, kendall_variant variant,
+                 kendall_sort_scratch& scratch) {
+  const index_t n = x.extent(0);
+  if (n <= kendall_quadratic_max) return short_group_tau(x, y, variant);
+  kendall_counts counts;
   if (any_nan(x, y)) {
-    kendall_counts counts;
     counts.n = n;
     counts.has_nan = true;
-    return counts;
+  } else {
+    counts = count_kendall_sorted(cpu_team{1, false}, x, y, scratch);
   }
-  return count_kendall_sorted(cpu_team{1, false}, x, y, scratch);
+  return kendall_tau_of(counts, variant);
 }
 
 // Positions of a group sorted by value, ties by position (a stable order): order[0, n).
@@ -226,7 +244,7 @@ struct rank_kernels<cpu_t> {
       counts.has_nan = true;
       return counts;
     }
-    kendall_sort_scratch<rank_key_t<X>, rank_key_t<Y>> scratch(n);
+    kendall_sort_scratch scratch(n);
     return count_kendall_sorted(team_of(backend), x, y, scratch);
   }
 
@@ -335,14 +353,12 @@ struct rank_kernels<cpu_t> {
   static void for_each_group(const cpu_t& backend, index_t groups, index_t longest, const strided_view<R, 1>& tau,
                              kendall_variant variant, const GroupViews& group_views) {
     const cpu_team team = team_of(backend);
-    using X = typename decltype(group_views(0).first)::value_type;
-    using Y = typename decltype(group_views(0).second)::value_type;
-    using scratch_t = kendall_sort_scratch<rank_key_t<X>, rank_key_t<Y>>;
+    using scratch_t = kendall_sort_scratch;
     const index_t capacity = longest > kendall_quadratic_max ? longest : 0;
     std::vector<scratch_t> scratch(static_cast<std::size_t>(std::min<index_t>(team.threads, groups)), scratch_t(capacity));
     parallel_for(team, groups, [&](index_t group, int thread) {
       const auto views = group_views(group);
-      tau(group) = R(kendall_tau_of(count_kendall_group(views.first, views.second, scratch[thread]), variant));
+      tau(group) = R(group_tau(views.first, views.second, variant, scratch[thread]));
     });
   }
 };

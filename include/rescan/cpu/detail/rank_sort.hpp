@@ -41,73 +41,161 @@ rank_key_t<T> rank_key(T value) {
 
 inline constexpr int radix_bits = 11;
 inline constexpr std::size_t radix_buckets = std::size_t(1) << radix_bits;
+inline constexpr index_t insertion_max = 24;
 
 // [begin, end) of part t of n items split into `parts` contiguous parts.
 inline index_t part_begin(index_t n, int parts, int t) { return index_t(n * t / parts); }
 
-// Stable sort of (keys[i], payload[i]) by key. keys/payload hold the input; the sorted pairs end
-// in either them or the *_other buffers (same sizes): the return value says which (true = other).
-// Passes whose digit is the same for every key are skipped.
-template <class K, class P>
-bool radix_sort_pairs(const cpu_team& team, index_t n, K* keys, P* payload, K* keys_other, P* payload_other) {
-  constexpr int passes = int((8 * sizeof(K) + radix_bits - 1) / radix_bits);
-  const int parts = static_cast<int>(std::max<index_t>(1, std::min<index_t>(team.threads, n / 65536)));
-  const cpu_team sort_team = team.with_threads(parts);
-  // Per part and pass, the digit histogram of the part's keys (only the global sums are used to
-  // skip passes; the per-part ones are recomputed per pass, since keys move between parts).
-  std::vector<std::array<index_t, radix_buckets>> global(static_cast<std::size_t>(passes));
-  for (auto& histogram : global) histogram.fill(0);
-  std::vector<index_t> counts(static_cast<std::size_t>(parts) * radix_buckets);
-  {
-    std::vector<index_t> part_global(static_cast<std::size_t>(parts) * passes * radix_buckets, 0);
-    parallel_for(sort_team, parts, [&](index_t t) {
-      index_t* h = part_global.data() + static_cast<std::size_t>(t) * passes * radix_buckets;
-      for (index_t i = part_begin(n, parts, int(t)); i < part_begin(n, parts, int(t) + 1); ++i) {
-        for (int pass = 0; pass < passes; ++pass) ++h[pass * radix_buckets + ((keys[i] >> (pass * radix_bits)) & (radix_buckets - 1))];
-      }
-    });
-    for (int t = 0; t < parts; ++t)
-      for (int pass = 0; pass < passes; ++pass)
-        for (std::size_t b = 0; b < radix_buckets; ++b) global[pass][b] += part_global[(static_cast<std::size_t>(t) * passes + pass) * radix_buckets + b];
-  }
-  bool in_other = false;
-  for (int pass = 0; pass < passes; ++pass) {
-    const int shift = pass * radix_bits;
-    if (std::any_of(global[pass].begin(), global[pass].end(), [n](index_t c) { return c == n; })) continue;
-    K* from_keys = in_other ? keys_other : keys;
-    P* from_payload = in_other ? payload_other : payload;
-    K* to_keys = in_other ? keys : keys_other;
-    P* to_payload = in_other ? payload : payload_other;
-    if (parts == 1) {
-      std::copy(global[pass].begin(), global[pass].end(), counts.begin());
+// Pairs of keys stored interleaved in a plain array of 64-bit words (element i at [2i], [2i + 1]),
+// so the same storage serves later as two arrays of single keys. Ordered by (first, second).
+struct key_pair {
+  std::uint64_t first;
+  std::uint64_t second;
+};
+inline key_pair load_pair(const std::uint64_t* words, index_t i) { return {words[2 * i], words[2 * i + 1]}; }
+inline void store_pair(std::uint64_t* words, index_t i, const key_pair& value) {
+  words[2 * i] = value.first;
+  words[2 * i + 1] = value.second;
+}
+
+template <bool OnSecond>
+void insertion_sort_pairs(std::uint64_t* data, index_t n) {
+  const auto less = [](const key_pair& a, const key_pair& b) {
+    if constexpr (OnSecond) {
+      return a.second < b.second;
     } else {
-      parallel_for(sort_team, parts, [&](index_t t) {
-        index_t* h = counts.data() + static_cast<std::size_t>(t) * radix_buckets;
-        std::fill(h, h + radix_buckets, 0);
-        for (index_t i = part_begin(n, parts, int(t)); i < part_begin(n, parts, int(t) + 1); ++i)
-          ++h[(from_keys[i] >> shift) & (radix_buckets - 1)];
-      });
+      return a.first < b.first || (a.first == b.first && a.second < b.second);
     }
-    // Exclusive offsets, digit-major then part: part t's keys of digit b follow parts < t's.
-    index_t running = 0;
-    for (std::size_t b = 0; b < radix_buckets; ++b) {
-      for (int t = 0; t < parts; ++t) {
-        const index_t count = counts[static_cast<std::size_t>(t) * radix_buckets + b];
-        counts[static_cast<std::size_t>(t) * radix_buckets + b] = running;
-        running += count;
-      }
-    }
-    parallel_for(sort_team, parts, [&](index_t t) {
-      index_t* offset = counts.data() + static_cast<std::size_t>(t) * radix_buckets;
-      for (index_t i = part_begin(n, parts, int(t)); i < part_begin(n, parts, int(t) + 1); ++i) {
-        const index_t to = offset[(from_keys[i] >> shift) & (radix_buckets - 1)]++;
-        to_keys[to] = from_keys[i];
-        to_payload[to] = from_payload[i];
-      }
-    });
-    in_other = !in_other;
+  };
+  for (index_t i = 1; i < n; ++i) {
+    const key_pair value = load_pair(data, i);
+    index_t j = i;
+    for (; j > 0 && less(value, load_pair(data, j - 1)); --j) store_pair(data, j, load_pair(data, j - 1));
+    store_pair(data, j, value);
   }
-  return in_other;
+}
+
+// The digit of a key at a level: the radix_bits (or fewer) bits below the highest bit where the
+// range's keys differ (the bits above it are the same for every key of the range).
+struct radix_digit {
+  int shift = 0;
+  std::uint64_t mask = 0;
+  static radix_digit of(std::uint64_t low, std::uint64_t high) {
+    int top = 63;
+    while (((low ^ high) >> top) == 0) --top;
+    radix_digit digit;
+    digit.shift = std::max(0, top + 1 - radix_bits);
+    digit.mask = (std::uint64_t(1) << (top + 1 - digit.shift)) - 1;
+    return digit;
+  }
+  std::size_t operator()(std::uint64_t key) const { return static_cast<std::size_t>((key >> shift) & mask); }
+  std::size_t buckets() const { return static_cast<std::size_t>(mask) + 1; }
+};
+
+// MSD radix sort of the pairs data[0, n) by (first, second), tmp (n pairs) as scratch; the result
+// ends in data. Each level skips the bits every key of the range shares (found from its min and
+// max) and splits on the next radix_bits, so keys from a continuous distribution are in order
+// after about two levels whatever their scale; a range whose first keys are all equal (a tie in x)
+// goes on with the second keys. Short ranges are insertion-sorted. Equal pairs are identical, so
+// the result does not depend on how ranges are shared between threads. `counts` holds one
+// histogram (radix_buckets entries) per recursion level.
+template <bool OnSecond = false>
+void msd_sort_range(std::uint64_t* data, std::uint64_t* tmp, index_t n, index_t* counts) {
+  if (n <= insertion_max) {
+    insertion_sort_pairs<OnSecond>(data, n);
+    return;
+  }
+  constexpr int word = OnSecond ? 1 : 0;
+  std::uint64_t low = data[word], high = low;
+  for (index_t i = 1; i < n; ++i) {
+    low = std::min(low, data[2 * i + word]);
+    high = std::max(high, data[2 * i + word]);
+  }
+  if (low == high) {
+    if constexpr (!OnSecond) msd_sort_range<true>(data, tmp, n, counts);
+    return;
+  }
+  const radix_digit digit = radix_digit::of(low, high);
+  const std::size_t used = digit.buckets();
+  index_t* ends = counts;
+  std::fill(ends, ends + used, 0);
+  for (index_t i = 0; i < n; ++i) ++ends[digit(data[2 * i + word])];
+  index_t running = 0;
+  for (std::size_t b = 0; b < used; ++b) {  // counts -> starts
+    const index_t count = ends[b];
+    ends[b] = running;
+    running += count;
+  }
+  for (index_t i = 0; i < n; ++i) store_pair(tmp, ends[digit(data[2 * i + word])]++, load_pair(data, i));
+  std::copy(tmp, tmp + 2 * n, data);
+  // ends[b] is now the end of bucket b (and the start of bucket b + 1).
+  for (std::size_t b = 0; b < used; ++b) {
+    const index_t begin = b == 0 ? 0 : ends[b - 1], size = ends[b] - begin;
+    if (size > 1) msd_sort_range<OnSecond>(data + 2 * begin, tmp + 2 * begin, size, counts + radix_buckets);
+  }
+}
+
+inline constexpr std::size_t msd_levels = 2 * ((64 + radix_bits - 1) / radix_bits) + 2;
+
+// The same on a team: the first level's histogram and scatter are split over the threads, then
+// each thread sorts the top-level buckets that start in its share of [0, n).
+inline void msd_sort_pairs(const cpu_team& team, index_t n, std::uint64_t* data, std::uint64_t* tmp) {
+  const int parts = static_cast<int>(std::max<index_t>(1, std::min<index_t>(team.threads, n / 65536)));
+  std::vector<index_t> level_counts(static_cast<std::size_t>(parts) * msd_levels * radix_buckets);
+  if (parts == 1) {
+    msd_sort_range(data, tmp, n, level_counts.data());
+    return;
+  }
+  const cpu_team sort_team = team.with_threads(parts);
+  std::vector<std::uint64_t> lows(static_cast<std::size_t>(parts)), highs(static_cast<std::size_t>(parts));
+  parallel_for(sort_team, parts, [&](index_t t) {
+    std::uint64_t low = ~std::uint64_t(0), high = 0;
+    for (index_t i = part_begin(n, parts, int(t)); i < part_begin(n, parts, int(t) + 1); ++i) {
+      low = std::min(low, data[2 * i]);
+      high = std::max(high, data[2 * i]);
+    }
+    lows[static_cast<std::size_t>(t)] = low;
+    highs[static_cast<std::size_t>(t)] = high;
+  });
+  const std::uint64_t low = *std::min_element(lows.begin(), lows.end());
+  const std::uint64_t high = *std::max_element(highs.begin(), highs.end());
+  if (low == high) {
+    msd_sort_range(data, tmp, n, level_counts.data());
+    return;
+  }
+  const radix_digit digit = radix_digit::of(low, high);
+  const std::size_t used = digit.buckets();
+  std::vector<index_t> offsets(static_cast<std::size_t>(parts) * used, 0), starts(used + 1, 0);
+  parallel_for(sort_team, parts, [&](index_t t) {
+    index_t* h = offsets.data() + static_cast<std::size_t>(t) * used;
+    for (index_t i = part_begin(n, parts, int(t)); i < part_begin(n, parts, int(t) + 1); ++i) ++h[digit(data[2 * i])];
+  });
+  index_t running = 0;
+  for (std::size_t b = 0; b < used; ++b) {  // bucket-major, then part: the scatter is stable
+    starts[b] = running;
+    for (int t = 0; t < parts; ++t) {
+      index_t& offset = offsets[static_cast<std::size_t>(t) * used + b];
+      const index_t count = offset;
+      offset = running;
+      running += count;
+    }
+  }
+  starts[used] = n;
+  parallel_for(sort_team, parts, [&](index_t t) {
+    index_t* offset = offsets.data() + static_cast<std::size_t>(t) * used;
+    for (index_t i = part_begin(n, parts, int(t)); i < part_begin(n, parts, int(t) + 1); ++i)
+      store_pair(tmp, offset[digit(data[2 * i])]++, load_pair(data, i));
+  });
+  parallel_for(sort_team, parts, [&](index_t t) {
+    const index_t lo = part_begin(n, parts, int(t)), hi = part_begin(n, parts, int(t) + 1);
+    index_t* counts = level_counts.data() + static_cast<std::size_t>(t) * msd_levels * radix_buckets;
+    for (std::size_t b = 0; b < used; ++b) {
+      const index_t begin = starts[b], size = starts[b + 1] - begin;
+      if (begin < lo || begin >= hi) continue;
+      std::copy(tmp + 2 * begin, tmp + 2 * (begin + size), data + 2 * begin);
+      if (size > 1) msd_sort_range(data + 2 * begin, tmp + 2 * begin, size, counts);
+    }
+  });
 }
 
 // How many of the first k outputs of the merge of left (length nl) and right (length nr) come
@@ -126,13 +214,39 @@ index_t merge_split(const V* left, index_t nl, const V* right, index_t nr, index
   return low;
 }
 
-// Outputs [k0, k1) of the merge of left and right into out + k0; returns the inversions met
-// (each right element placed before the left elements still waiting counts them).
+// Outputs [k0, k1) of the merge of left and right into out + k0; returns the inversions met:
+// each right element placed before left elements counts them (nl - i, i = left elements placed
+// before it). Two independent cursors share the work, one forward from k0 and one backward from
+// k1, meeting at the middle: the loop carries two dependency chains instead of one (a merge step
+// waits on the previous step's loads). Both are branch-free (selects, not jumps: comparisons of
+// random data are unpredictable); each inner run is sized so no bounds check is needed.
 template <class V>
 std::int64_t merge_counting(const V* left, index_t nl, const V* right, index_t nr, index_t k0, index_t k1, V* out) {
-  index_t i = merge_split(left, nl, right, nr, k0), j = k0 - i;
+  const index_t middle = k0 + (k1 - k0) / 2;
+  index_t i = merge_split(left, nl, right, nr, k0), j = k0 - i, k = k0;             // forward: next to take
+  index_t bi = merge_split(left, nl, right, nr, k1), bj = k1 - bi, bk = k1;         // backward: one past
   std::int64_t inversions = 0;
-  for (index_t k = k0; k < k1; ++k) {
+  for (;;) {
+    const index_t forward = std::min(middle - k, std::min(nl - i, nr - j));
+    const index_t backward = std::min(bk - middle, std::min(bi, bj));
+    const index_t steps = std::min(forward, backward);
+    if (steps <= 0) break;
+    for (index_t step = 0; step < steps; ++step) {
+      const V l = left[i], r = right[j];
+      const index_t take_right = r < l;
+      out[k++] = take_right ? r : l;
+      inversions += (nl - i) & -take_right;
+      j += take_right;
+      i += 1 - take_right;
+      const V bl = left[bi - 1], br = right[bj - 1];
+      const index_t back_right = !(br < bl);  // on ties the right element comes later
+      out[--bk] = back_right ? br : bl;
+      inversions += (nl - bi) & -back_right;
+      bj -= back_right;
+      bi -= 1 - back_right;
+    }
+  }
+  for (; k < middle; ++k) {  // what is left of the forward half
     if (j >= nr || (i < nl && !(right[j] < left[i]))) {
       out[k] = left[i++];
     } else {
@@ -140,10 +254,18 @@ std::int64_t merge_counting(const V* left, index_t nl, const V* right, index_t n
       out[k] = right[j++];
     }
   }
+  while (bk > middle) {  // and of the backward half
+    if (bi == 0 || (bj > 0 && !(right[bj - 1] < left[bi - 1]))) {
+      inversions += nl - bi;
+      out[--bk] = right[--bj];
+    } else {
+      out[--bk] = left[--bi];
+    }
+  }
   return inversions;
 }
 
-inline constexpr index_t inversion_block = 32;
+inline constexpr index_t inversion_block = 8;
 
 // Sorts values[0, n) ascending and returns the number of pairs i < j with values[i] > values[j].
 // other: n elements of scratch. The result ends in values. Blocks of 32 are insertion-sorted, then

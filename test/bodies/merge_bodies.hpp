@@ -93,7 +93,12 @@ TEST_CASE_TEMPLATE_DEFINE("bipartite_soft_matching matches the plain-loop refere
                 const merge_plan plan = bipartite_soft_matching(Harness::backend(), view, r, options);
                 CHECK(plan.r_requested() == r);
                 CHECK(plan.r() == clamped_r(tokens, r, options));
-                check_plan<Harness>(plan, reference_matching(metric, batch, tokens, channels, r, options));
+                const reference_plan expected = reference_matching(metric, batch, tokens, channels, r, options);
+                check_plan<Harness>(plan, expected);
+                // The class token's position, known on the host where it is the same for the batch.
+                const bool shared = cls == 0 || (cls > 0 && handling == class_token_handling::take_out);
+                CHECK(plan.shared_class_token_out() == (shared ? expected.class_out[0] : -1));
+                for (index_t b = 0; shared && b < batch; ++b) CHECK(expected.class_out[b] == plan.shared_class_token_out());
               }
             }
   }
@@ -473,6 +478,7 @@ TEST_CASE_TEMPLATE_DEFINE("composed plans equal the plans applied one after the 
     CHECK(Harness::download(direct_size) == Harness::download(size2));
     // Class token followed through both plans.
     const plan_contents c = contents_of<Harness>(both);
+    CHECK(both.shared_class_token_out() == c.class_out[0]);
     for (index_t b = 0; b < batch; ++b) {
       CHECK(c.survivors[b * t2 + c.class_out[b]] == 15);
       CHECK(c.destination[b * tokens + 15] == c.class_out[b]);

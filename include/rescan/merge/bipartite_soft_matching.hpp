@@ -86,8 +86,10 @@ merge_plan bipartite_soft_matching(const Backend& backend, const strided_view<M,
   const detail::matching_layout layout = detail::make_matching_layout(tokens, r, options);
   using kernels = detail::merge_kernels<Backend>;
   const index_t tokens_out = layout.tokens_out();
+  const index_t shared_class_out = layout.class_taken_out ? layout.class_slot() : options.class_token == 0 ? 0 : -1;
   merge_plan plan = merge_plan::over(kernels::allocate(backend, merge_plan::storage_size(batch, tokens, tokens_out)),
-                                     kernels::memory, batch, tokens, tokens_out, r, options.class_token, options);
+                                     kernels::memory, batch, tokens, tokens_out, r, options.class_token, options,
+                                     shared_class_out);
   if (batch == 0) return plan;
   using T = std::remove_const_t<M>;
   kernels::match(backend, strided_view<const T, 3>(metric), layout, options.metric, plan.writable_arrays());

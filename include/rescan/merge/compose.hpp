@@ -38,7 +38,8 @@ merge_plan compose(const Backend& backend, const merge_plan& first, const merge_
   merge_plan plan = merge_plan::over(kernels::allocate(backend, merge_plan::storage_size(batch, tokens_in, tokens_out)),
                                      kernels::memory, batch, tokens_in, tokens_out,
                                      first.r_requested() + second.r_requested(), first.class_token_in(),
-                                     second.options());
+                                     second.options(),
+                                     first.shared_class_token_out() >= 0 ? second.shared_class_token_out() : -1);
   if (batch > 0) kernels::compose(backend, first.arrays(), second.arrays(), plan.writable_arrays());
   return plan;
 }
@@ -65,7 +66,8 @@ merge_plan plan_to_host(const Backend& backend, const merge_plan& plan) {
   std::shared_ptr<index_t> host(new index_t[static_cast<std::size_t>(count > 0 ? count : 1)],
                                 std::default_delete<index_t[]>());
   merge_plan copy = merge_plan::over(host, plan_memory::host, plan.batch(), plan.tokens_in(), plan.tokens_out(),
-                                     plan.r_requested(), plan.class_token_in(), plan.options());
+                                     plan.r_requested(), plan.class_token_in(), plan.options(),
+                                     plan.shared_class_token_out());
   if (count > 0) {
     detail::merge_kernels<Backend>::copy_to_host(backend, plan.arrays().destination.data(), count, host.get());
   }

@@ -14,6 +14,16 @@
 //                                       group; pruned tokens last (from offsets[tokens_out] on)
 //   class_out   (batch)                 output position of the class token, or -1 without one
 // The number of original tokens in output token j (its size) is offsets[j+1] - offsets[j].
+//
+// Typical use at a merging layer of Vim (R-MeeTo), on either backend:
+//   matching_options options;                      // cosine, merge_order::preserve, merge_mode::merge
+//   options.class_token = cls;                     // taken out and put back (class_token_handling::take_out)
+//   merge_plan plan = bipartite_soft_matching(backend, hidden, r, options);  // hidden (B, T, C) is the metric
+//   merge_weighted(backend, plan, hidden, size, hidden_out, size_out);       // sizes (B, T) summed
+//   merge_weighted(backend, plan, residual, size, residual_out);             // fp32 residual, same weights
+//   cls = plan.shared_class_token_out();  T = plan.tokens_out();  size = size_out;
+// and in the backward pass merge_weighted_backward(backend, plan, size, grad_out, grad_in) for each
+// of the two tensors (size = the sizes the forward pass was given).
 #pragma once
 
 #include <memory>
@@ -51,6 +61,11 @@ class merge_plan {
   index_t r_requested() const { return r_requested_; }
   // Position of the class token before merging (-1 without one).
   index_t class_token_in() const { return class_in_; }
+  // Its position after merging when that is the same for every batch item and known without
+  // reading the arrays (so no device copy is needed): class_token_handling::take_out puts it at
+  // floor(p (T - r) / T); a class token at position 0 stays at 0 under either order. Otherwise -1
+  // (no class token, or ToMe handling of a class token elsewhere: read class_token_out()).
+  index_t shared_class_token_out() const { return shared_class_out_; }
   const matching_options& options() const { return options_; }
   plan_memory memory() const { return memory_; }
   bool empty() const { return memory_ == plan_memory::none; }
@@ -71,7 +86,8 @@ class merge_plan {
   // For backends: a plan over `storage` (storage_size() elements, memory of the given kind) that
   // the backend then fills through writable_arrays().
   static merge_plan over(std::shared_ptr<index_t> storage, plan_memory memory, index_t batch, index_t tokens_in,
-                         index_t tokens_out, index_t r_requested, index_t class_in, const matching_options& options) {
+                         index_t tokens_out, index_t r_requested, index_t class_in, const matching_options& options,
+                         index_t shared_class_out = -1) {
     merge_plan plan;
     plan.storage_ = std::move(storage);
     plan.memory_ = memory;
@@ -81,6 +97,7 @@ class merge_plan {
     plan.r_requested_ = r_requested;
     plan.class_in_ = class_in;
     plan.options_ = options;
+    plan.shared_class_out_ = shared_class_out;
     return plan;
   }
   merge_plan_arrays<index_t> writable_arrays() const { return views<index_t>(storage_.get()); }
@@ -100,7 +117,7 @@ class merge_plan {
 
   std::shared_ptr<index_t> storage_;
   plan_memory memory_ = plan_memory::none;
-  index_t batch_ = 0, tokens_in_ = 0, tokens_out_ = 0, r_requested_ = 0, class_in_ = -1;
+  index_t batch_ = 0, tokens_in_ = 0, tokens_out_ = 0, r_requested_ = 0, class_in_ = -1, shared_class_out_ = -1;
   matching_options options_{};
 };
 

@@ -80,11 +80,15 @@ void insertion_sort_pairs(std::uint64_t* data, index_t n) {
 struct radix_digit {
   int shift = 0;
   std::uint64_t mask = 0;
-  static radix_digit of(std::uint64_t low, std::uint64_t high) {
+  // `bits` digit bits at most: fewer for short ranges (about 4 elements a bucket), whose histogram
+  // would otherwise cost more than their elements.
+  static radix_digit of(std::uint64_t low, std::uint64_t high, index_t n) {
     int top = 63;
     while (((low ^ high) >> top) == 0) --top;
+    int bits = 3;
+    while (bits < radix_bits && (index_t(4) << bits) < n) ++bits;
     radix_digit digit;
-    digit.shift = std::max(0, top + 1 - radix_bits);
+    digit.shift = std::max(0, top + 1 - bits);
     digit.mask = (std::uint64_t(1) << (top + 1 - digit.shift)) - 1;
     return digit;
   }
@@ -115,7 +119,7 @@ void msd_sort_range(std::uint64_t* data, std::uint64_t* tmp, index_t n, index_t*
     if constexpr (!OnSecond) msd_sort_range<true>(data, tmp, n, counts);
     return;
   }
-  const radix_digit digit = radix_digit::of(low, high);
+  const radix_digit digit = radix_digit::of(low, high, n);
   const std::size_t used = digit.buckets();
   index_t* ends = counts;
   std::fill(ends, ends + used, 0);
@@ -127,10 +131,11 @@ void msd_sort_range(std::uint64_t* data, std::uint64_t* tmp, index_t n, index_t*
     running += count;
   }
   for (index_t i = 0; i < n; ++i) store_pair(tmp, ends[digit(data[2 * i + word])]++, load_pair(data, i));
-  std::copy(tmp, tmp + 2 * n, data);
-  // ends[b] is now the end of bucket b (and the start of bucket b + 1).
+  // ends[b] is now the end of bucket b (and the start of bucket b + 1). Each bucket is copied back
+  // just before it is sorted, so it is still in cache for its own levels.
   for (std::size_t b = 0; b < used; ++b) {
     const index_t begin = b == 0 ? 0 : ends[b - 1], size = ends[b] - begin;
+    std::copy(tmp + 2 * begin, tmp + 2 * (begin + size), data + 2 * begin);
     if (size > 1) msd_sort_range<OnSecond>(data + 2 * begin, tmp + 2 * begin, size, counts + radix_buckets);
   }
 }
@@ -163,7 +168,7 @@ inline void msd_sort_pairs(const cpu_team& team, index_t n, std::uint64_t* data,
     msd_sort_range(data, tmp, n, level_counts.data());
     return;
   }
-  const radix_digit digit = radix_digit::of(low, high);
+  const radix_digit digit = radix_digit::of(low, high, n);
   const std::size_t used = digit.buckets();
   std::vector<index_t> offsets(static_cast<std::size_t>(parts) * used, 0), starts(used + 1, 0);
   parallel_for(sort_team, parts, [&](index_t t) {
@@ -214,95 +219,144 @@ index_t merge_split(const V* left, index_t nl, const V* right, index_t nr, index
   return low;
 }
 
+// A merge of left and right (equal values: left first) producing the outputs [begin, end) with two
+// cursors, one forward from begin and one backward from end, meeting at the middle.
+template <class V>
+struct merge_part {
+  index_t i, j, k;     // forward: the next left, right and output positions
+  index_t bi, bj, bk;  // backward: one past them
+  index_t middle;
+
+  // How many steps both cursors can take without running out of a run or past the middle.
+  index_t free_steps(index_t nl, index_t nr) const {
+    return std::min(std::min(middle - k, std::min(nl - i, nr - j)), std::min(bk - middle, std::min(bi, bj)));
+  }
+};
+
 // Outputs [k0, k1) of the merge of left and right into out + k0; returns the inversions met:
 // each right element placed before left elements counts them (nl - i, i = left elements placed
-// before it). Two independent cursors share the work, one forward from k0 and one backward from
-// k1, meeting at the middle: the loop carries two dependency chains instead of one (a merge step
-// waits on the previous step's loads). Both are branch-free (selects, not jumps: comparisons of
-// random data are unpredictable); each inner run is sized so no bounds check is needed.
-template <class V>
+// before it). The range is cut into Parts parts, each merged by a forward and a backward cursor
+// (2 * Parts independent dependency chains in one loop: a merge step otherwise waits on the
+// previous step's loads). The steps are branch-free (selects, not jumps: comparisons of random
+// data are unpredictable) and each inner run is sized so that no bounds check is needed.
+template <class V, int Parts = 2>
 std::int64_t merge_counting(const V* left, index_t nl, const V* right, index_t nr, index_t k0, index_t k1, V* out) {
-  const index_t middle = k0 + (k1 - k0) / 2;
-  index_t i = merge_split(left, nl, right, nr, k0), j = k0 - i, k = k0;             // forward: next to take
-  index_t bi = merge_split(left, nl, right, nr, k1), bj = k1 - bi, bk = k1;         // backward: one past
+  merge_part<V> part[Parts];
+  index_t split = merge_split(left, nl, right, nr, k0);
+  for (int p = 0; p < Parts; ++p) {
+    const index_t begin = k0 + (k1 - k0) * p / Parts, end = k0 + (k1 - k0) * (p + 1) / Parts;
+    const index_t end_split = merge_split(left, nl, right, nr, end);
+    part[p] = {split, begin - split, begin, end_split, end - end_split, end, begin + (end - begin) / 2};
+    split = end_split;
+  }
   std::int64_t inversions = 0;
   for (;;) {
-    const index_t forward = std::min(middle - k, std::min(nl - i, nr - j));
-    const index_t backward = std::min(bk - middle, std::min(bi, bj));
-    const index_t steps = std::min(forward, backward);
+    index_t steps = part[0].free_steps(nl, nr);
+    for (int p = 1; p < Parts; ++p) steps = std::min(steps, part[p].free_steps(nl, nr));
     if (steps <= 0) break;
     for (index_t step = 0; step < steps; ++step) {
-      const V l = left[i], r = right[j];
-      const index_t take_right = r < l;
-      out[k++] = take_right ? r : l;
-      inversions += (nl - i) & -take_right;
-      j += take_right;
-      i += 1 - take_right;
-      const V bl = left[bi - 1], br = right[bj - 1];
-      const index_t back_right = !(br < bl);  // on ties the right element comes later
-      out[--bk] = back_right ? br : bl;
-      inversions += (nl - bi) & -back_right;
-      bj -= back_right;
-      bi -= 1 - back_right;
+      for (int p = 0; p < Parts; ++p) {
+        merge_part<V>& c = part[p];
+        const V l = left[c.i], r = right[c.j];
+        const index_t take_right = r < l;
+        out[c.k++] = take_right ? r : l;
+        inversions += (nl - c.i) & -take_right;
+        c.j += take_right;
+        c.i += 1 - take_right;
+        const V bl = left[c.bi - 1], br = right[c.bj - 1];
+        const index_t back_right = !(br < bl);  // on ties the right element comes later
+        out[--c.bk] = back_right ? br : bl;
+        inversions += (nl - c.bi) & -back_right;
+        c.bj -= back_right;
+        c.bi -= 1 - back_right;
+      }
     }
   }
-  for (; k < middle; ++k) {  // what is left of the forward half
-    if (j >= nr || (i < nl && !(right[j] < left[i]))) {
-      out[k] = left[i++];
-    } else {
-      inversions += nl - i;
-      out[k] = right[j++];
+  for (merge_part<V>& c : part) {  // what is left of each cursor, one element at a time
+    for (; c.k < c.middle; ++c.k) {
+      if (c.j >= nr || (c.i < nl && !(right[c.j] < left[c.i]))) {
+        out[c.k] = left[c.i++];
+      } else {
+        inversions += nl - c.i;
+        out[c.k] = right[c.j++];
+      }
     }
-  }
-  while (bk > middle) {  // and of the backward half
-    if (bi == 0 || (bj > 0 && !(right[bj - 1] < left[bi - 1]))) {
-      inversions += nl - bi;
-      out[--bk] = right[--bj];
-    } else {
-      out[--bk] = left[--bi];
+    while (c.bk > c.middle) {
+      if (c.bi == 0 || (c.bj > 0 && !(right[c.bj - 1] < left[c.bi - 1]))) {
+        inversions += nl - c.bi;
+        out[--c.bk] = right[--c.bj];
+      } else {
+        out[--c.bk] = left[--c.bi];
+      }
     }
   }
   return inversions;
 }
 
 inline constexpr index_t inversion_block = 8;
+// Runs are first sorted in cache-sized tiles (64 Ki elements: 512 KiB of 64-bit keys and as much
+// scratch, about one L2), every pass of a tile before the next tile; only the passes wider than a
+// tile stream through memory.
+inline constexpr index_t inversion_tile = index_t(1) << 16;
 
-// Sorts values[0, n) ascending and returns the number of pairs i < j with values[i] > values[j].
-// other: n elements of scratch. The result ends in values. Blocks of 32 are insertion-sorted, then
-// runs are merged pairwise; each merge pass splits its output evenly over the team (merge path).
+// One merge pass of width `width` over [lo, hi) of the output (runs start at multiples of 2 * width
+// from 0; [lo, hi) may cut runs anywhere): from -> to, returns the inversions met.
 template <class V>
-std::int64_t sort_counting_inversions(const cpu_team& team, index_t n, V* values, V* other) {
-  const int parts = static_cast<int>(std::max<index_t>(1, std::min<index_t>(team.threads, n / 16384)));
-  const cpu_team merge_team = team.with_threads(parts);
-  std::vector<std::int64_t> found(static_cast<std::size_t>(parts), 0);
-  const index_t blocks = (n + inversion_block - 1) / inversion_block;
-  parallel_for(merge_team, parts, [&](index_t t) {
-    std::int64_t count = 0;
-    for (index_t b = blocks * t / parts; b < blocks * (t + 1) / parts; ++b) {
-      V* block = values + b * inversion_block;
-      const index_t length = std::min(inversion_block, n - b * inversion_block);
-      for (index_t i = 1; i < length; ++i) {
-        const V value = block[i];
-        index_t j = i;
-        for (; j > 0 && value < block[j - 1]; --j) block[j] = block[j - 1];
-        block[j] = value;
-        count += i - j;
-      }
+std::int64_t merge_pass(const V* from, V* to, index_t n, index_t width, index_t lo, index_t hi) {
+  std::int64_t count = 0;
+  for (index_t start = lo / (2 * width) * (2 * width); start < hi; start += 2 * width) {
+    const index_t nl = std::min(width, n - start), nr = std::max<index_t>(0, std::min(width, n - start - width));
+    const index_t k0 = std::max(lo, start) - start, k1 = std::min(hi, start + nl + nr) - start;
+    count += merge_counting(from + start, nl, from + start + nl, nr, k0, k1, to + start);
+  }
+  return count;
+}
+
+// Sorts values[0, n) (n <= inversion_tile) on the calling thread; returns its inversions.
+template <class V>
+std::int64_t sort_tile_counting_inversions(index_t n, V* values, V* other) {
+  std::int64_t count = 0;
+  for (index_t begin = 0; begin < n; begin += inversion_block) {
+    V* block = values + begin;
+    const index_t length = std::min(inversion_block, n - begin);
+    for (index_t i = 1; i < length; ++i) {
+      const V value = block[i];
+      index_t j = i;
+      for (; j > 0 && value < block[j - 1]; --j) block[j] = block[j - 1];
+      block[j] = value;
+      count += i - j;
     }
-    found[static_cast<std::size_t>(t)] += count;
-  });
+  }
   V* from = values;
   V* to = other;
   for (index_t width = inversion_block; width < n; width *= 2) {
+    count += merge_pass(from, to, n, width, 0, n);
+    std::swap(from, to);
+  }
+  if (from != values) std::copy(from, from + n, values);
+  return count;
+}
+
+// Sorts values[0, n) ascending and returns the number of pairs i < j with values[i] > values[j]
+// (Knight's merge-sort count). other: n elements of scratch; the result ends in values. Tiles are
+// sorted in parallel, then each wider merge pass splits its output evenly over the team (merge
+// path). Integer counts: the same total whatever the split.
+template <class V>
+std::int64_t sort_counting_inversions(const cpu_team& team, index_t n, V* values, V* other) {
+  const index_t tiles = (n + inversion_tile - 1) / inversion_tile;
+  const int parts = static_cast<int>(std::max<index_t>(1, std::min<index_t>(team.threads, tiles)));
+  const cpu_team merge_team = team.with_threads(parts);
+  std::vector<std::int64_t> found(static_cast<std::size_t>(parts), 0);
+  parallel_for(merge_team, tiles, [&](index_t tile, int thread) {
+    const index_t begin = tile * inversion_tile, length = std::min(inversion_tile, n - begin);
+    found[static_cast<std::size_t>(thread)] += sort_tile_counting_inversions(length, values + begin, other + begin);
+  });
+  V* from = values;
+  V* to = other;
+  for (index_t width = inversion_tile; width < n; width *= 2) {
     parallel_for(merge_team, parts, [&](index_t t) {
-      const index_t lo = part_begin(n, parts, int(t)), hi = part_begin(n, parts, int(t) + 1);
-      std::int64_t count = 0;
-      for (index_t start = lo / (2 * width) * (2 * width); start < hi; start += 2 * width) {
-        const index_t nl = std::min(width, n - start), nr = std::max<index_t>(0, std::min(width, n - start - width));
-        const index_t k0 = std::max(lo, start) - start, k1 = std::min(hi, start + nl + nr) - start;
-        count += merge_counting(from + start, nl, from + start + nl, nr, k0, k1, to + start);
-      }
-      found[static_cast<std::size_t>(t)] += count;
+      found[static_cast<std::size_t>(t)] +=
+          merge_pass(from, to, n, width, part_begin(n, parts, int(t)), part_begin(n, parts, int(t) + 1));
     });
     std::swap(from, to);
   }

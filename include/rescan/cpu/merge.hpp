@@ -38,6 +38,24 @@ index_t channel_stride(const V& view) {
   return Unit ? 1 : view.stride(V::rank - 1);
 }
 
+// Calls body(b, j, begin, end, o, so, sx, row_of) for every output token j of every batch item b, in
+// parallel: members[begin, end) of j, o = &out(b, j, 0) with channel stride so, and row_of(t) =
+// &x(b, t, 0), whose channel stride is sx.
+template <class T, class Body>
+void for_each_output_token(const cpu_t& backend, const merge_plan_arrays<const index_t>& plan,
+                           const strided_view<const T, 3>& x, const strided_view<T, 3>& out, const Body& body) {
+  const index_t tokens_out = out.extent(1);
+  with_channel_stride([&](auto unit) {
+    constexpr bool Unit = decltype(unit)::value;
+    const index_t sx = channel_stride<Unit>(x), so = channel_stride<Unit>(out);
+    parallel_for(team_of(backend), out.extent(0) * tokens_out, [&](index_t item) {
+      const index_t b = item / tokens_out, j = item % tokens_out;
+      const auto row_of = [&](index_t t) { return &x(b, t, 0); };
+      body(b, j, plan.offsets(b, j), plan.offsets(b, j + 1), &out(b, j, 0), so, sx, row_of);
+    });
+  }, x, out);
+}
+
 template <>
 struct merge_kernels<cpu_t> {
   static constexpr plan_memory memory = plan_memory::host;
@@ -74,74 +92,62 @@ struct merge_kernels<cpu_t> {
   template <class T>
   static void merge(const cpu_t& backend, const plan_arrays& plan, const strided_view<const T, 3>& x,
                     const strided_view<T, 3>& out, merge_reduce reduce) {
-    const index_t tokens_out = out.extent(1), channels = out.extent(2);
-    with_channel_stride([&](auto unit) {
-      constexpr bool Unit = decltype(unit)::value;
-      const index_t sx = channel_stride<Unit>(x), so = channel_stride<Unit>(out);
-      parallel_for(team_of(backend), out.extent(0) * tokens_out, [&](index_t item) {
-        const index_t b = item / tokens_out, j = item % tokens_out;
-        const index_t begin = plan.offsets(b, j), end = plan.offsets(b, j + 1);
-        T* o = &out(b, j, 0);
-        const T* first = &x(b, plan.members(b, begin), 0);
-        for (index_t c = 0; c < channels; ++c) o[c * so] = first[c * sx];
-        for (index_t k = begin + 1; k < end; ++k) {
-          const T* row = &x(b, plan.members(b, k), 0);
-          switch (reduce) {
-            case merge_reduce::sum:
-            case merge_reduce::mean:
-              for (index_t c = 0; c < channels; ++c) o[c * so] += row[c * sx];
-              break;
-            case merge_reduce::amax:
-              for (index_t c = 0; c < channels; ++c) {
-                const T v = row[c * sx], kept = o[c * so];
-                o[c * so] = (v > kept || v != v) && kept == kept ? v : kept;
-              }
-              break;
-            case merge_reduce::amin:
-              for (index_t c = 0; c < channels; ++c) {
-                const T v = row[c * sx], kept = o[c * so];
-                o[c * so] = (v < kept || v != v) && kept == kept ? v : kept;
-              }
-              break;
-          }
+    const index_t channels = out.extent(2);
+    for_each_output_token(backend, plan, x, out, [&](index_t b, index_t /*j*/, index_t begin, index_t end, T* o, index_t so,
+                                                   index_t sx, const auto& row_of) {
+      const T* first = row_of(plan.members(b, begin));
+      for (index_t c = 0; c < channels; ++c) o[c * so] = first[c * sx];
+      for (index_t k = begin + 1; k < end; ++k) {
+        const T* row = row_of(plan.members(b, k));
+        switch (reduce) {
+          case merge_reduce::sum:
+          case merge_reduce::mean:
+            for (index_t c = 0; c < channels; ++c) o[c * so] += row[c * sx];
+            break;
+          case merge_reduce::amax:
+            for (index_t c = 0; c < channels; ++c) {
+              const T v = row[c * sx], kept = o[c * so];
+              o[c * so] = (v > kept || v != v) && kept == kept ? v : kept;
+            }
+            break;
+          case merge_reduce::amin:
+            for (index_t c = 0; c < channels; ++c) {
+              const T v = row[c * sx], kept = o[c * so];
+              o[c * so] = (v < kept || v != v) && kept == kept ? v : kept;
+            }
+            break;
         }
-        if (reduce == merge_reduce::mean && end - begin > 1) {
-          const T count = static_cast<T>(end - begin);
-          for (index_t c = 0; c < channels; ++c) o[c * so] /= count;
-        }
-      });
-    }, x, out);
+      }
+      if (reduce == merge_reduce::mean && end - begin > 1) {
+        const T count = static_cast<T>(end - begin);
+        for (index_t c = 0; c < channels; ++c) o[c * so] /= count;
+      }
+    });
   }
 
   template <class T, class Size>
   static void merge_weighted(const cpu_t& backend, const plan_arrays& plan, const strided_view<const T, 3>& x,
                              const strided_view<const Size, 2>& size, const strided_view<T, 3>& out,
                              const strided_view<Size, 2>& size_out) {
-    const index_t tokens_out = out.extent(1), channels = out.extent(2);
+    const index_t channels = out.extent(2);
     const bool with_size_out = size_out.data() != nullptr;
-    with_channel_stride([&](auto unit) {
-      constexpr bool Unit = decltype(unit)::value;
-      const index_t sx = channel_stride<Unit>(x), so = channel_stride<Unit>(out);
-      parallel_for(team_of(backend), out.extent(0) * tokens_out, [&](index_t item) {
-        const index_t b = item / tokens_out, j = item % tokens_out;
-        const index_t begin = plan.offsets(b, j), end = plan.offsets(b, j + 1);
-        T* o = &out(b, j, 0);
-        T total = 0;
-        for (index_t k = begin; k < end; ++k) {
-          const index_t t = plan.members(b, k);
-          const T weight = static_cast<T>(size(b, t));
-          const T* row = &x(b, t, 0);
-          if (k == begin) {
-            for (index_t c = 0; c < channels; ++c) o[c * so] = row[c * sx] * weight;
-          } else {
-            for (index_t c = 0; c < channels; ++c) o[c * so] += row[c * sx] * weight;
-          }
-          total += weight;
+    for_each_output_token(backend, plan, x, out, [&](index_t b, index_t j, index_t begin, index_t end, T* o, index_t so,
+                                                   index_t sx, const auto& row_of) {
+      T total = 0;
+      for (index_t k = begin; k < end; ++k) {
+        const index_t t = plan.members(b, k);
+        const T weight = static_cast<T>(size(b, t));
+        const T* row = row_of(t);
+        if (k == begin) {
+          for (index_t c = 0; c < channels; ++c) o[c * so] = row[c * sx] * weight;
+        } else {
+          for (index_t c = 0; c < channels; ++c) o[c * so] += row[c * sx] * weight;
         }
-        for (index_t c = 0; c < channels; ++c) o[c * so] /= total;
-        if (with_size_out) size_out(b, j) = static_cast<Size>(total);
-      });
-    }, x, out);
+        total += weight;
+      }
+      for (index_t c = 0; c < channels; ++c) o[c * so] /= total;
+      if (with_size_out) size_out(b, j) = static_cast<Size>(total);
+    });
   }
 
   // See spread_weight (merge/dispatch.hpp).

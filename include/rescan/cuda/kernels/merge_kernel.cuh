@@ -56,6 +56,26 @@ __device__ inline void keep_better(S& best, int& at, S other, int other_at) {
   }
 }
 
+// tile[row][k] = normalized metric of token position(first + row), channel depth + k; zeros past
+// `count` tokens or past the channels.
+template <int Rows, class M, class S, class Position>
+__device__ void load_metric_tile(S (*tile)[merge_tuning::tile_depth + 1], const strided_view<const M, 3>& metric,
+                                 index_t b, const S* inverse, index_t first, index_t count, index_t depth, int thread,
+                                 const Position& position) {
+  constexpr int depth_tile = merge_tuning::tile_depth;
+  const index_t channels = metric.extent(2);
+  for (int e = thread; e < Rows * depth_tile; e += merge_tuning::score_threads) {
+    const int row = e / depth_tile, k = e % depth_tile;
+    const index_t i = first + row, c = depth + k;
+    S value = 0;
+    if (i < count && c < channels) {
+      const index_t t = position(i);
+      value = static_cast<S>(metric(b, t, c)) * inverse[t];
+    }
+    tile[row][k] = value;
+  }
+}
+
 // node_max, best_b: (batch, count_a). Grid (ceil(count_a / tile_rows), batch); score_threads threads.
 template <class M, class S, similarity Kind>
 __global__ void __launch_bounds__(merge_tuning::score_threads)
@@ -83,26 +103,10 @@ __global__ void __launch_bounds__(merge_tuning::score_threads)
   for (index_t first_b = 0; first_b < count_b; first_b += tile_cols) {
     S score[rows_per_thread] = {};
     for (index_t depth = 0; depth < channels; depth += tile_depth) {
-      for (int e = thread; e < tile_rows * tile_depth; e += score_threads) {
-        const int row = e / tile_depth, k = e % tile_depth;
-        const index_t a = first_a + row, c = depth + k;
-        S value = 0;
-        if (a < count_a && c < channels) {
-          const index_t t = layout.position_of_a(a);
-          value = static_cast<S>(metric(b, t, c)) * inverse[t];
-        }
-        a_tile[row][k] = value;
-      }
-      for (int e = thread; e < tile_cols * tile_depth; e += score_threads) {
-        const int row = e / tile_depth, k = e % tile_depth;
-        const index_t j = first_b + row, c = depth + k;
-        S value = 0;
-        if (j < count_b && c < channels) {
-          const index_t t = layout.position_of_b(j);
-          value = static_cast<S>(metric(b, t, c)) * inverse[t];
-        }
-        b_tile[row][k] = value;
-      }
+      load_metric_tile<tile_rows>(a_tile, metric, b, inverse, first_a, count_a, depth, thread,
+                                  [&](index_t a) { return layout.position_of_a(a); });
+      load_metric_tile<tile_cols>(b_tile, metric, b, inverse, first_b, count_b, depth, thread,
+                                  [&](index_t j) { return layout.position_of_b(j); });
       __syncthreads();
 #pragma unroll 8
       for (int k = 0; k < tile_depth; ++k) {

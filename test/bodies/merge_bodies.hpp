@@ -67,7 +67,7 @@ inline std::string describe(const matching_options& o, index_t tokens, index_t r
          std::to_string(o.distill_token);
 }
 
-TEST_CASE_TEMPLATE_DEFINE("bipartite_soft_matching matches the plain-loop reference", Harness, merge_matching) {
+TEST_CASE_TEMPLATE_DEFINE("token merging: bipartite_soft_matching matches the plain-loop reference", Harness, merge_matching) {
   const index_t batch = 3, channels = 6;
   int variant = 0;
   for (index_t tokens : {1, 2, 3, 4, 8, 9, 16, 17}) {
@@ -104,7 +104,7 @@ TEST_CASE_TEMPLATE_DEFINE("bipartite_soft_matching matches the plain-loop refere
   }
 }
 
-TEST_CASE_TEMPLATE_DEFINE("matching at the model shapes: Vim (class token in the middle) and ToMe (class token first)",
+TEST_CASE_TEMPLATE_DEFINE("token merging: matching at the model shapes: Vim (class token in the middle) and ToMe (class token first)",
                           Harness, merge_matching_model_shapes) {
   const index_t batch = 4, tokens = 197, channels = 48;
   const auto metric = random_uniform<float>(static_cast<std::size_t>(batch * tokens * channels), -1, 1);
@@ -140,7 +140,7 @@ TEST_CASE_TEMPLATE_DEFINE("matching at the model shapes: Vim (class token in the
                       reference_matching(metric64, batch, tokens, channels, 23, options));
 }
 
-TEST_CASE_TEMPLATE_DEFINE("ties: equal scores merge in a stable descending order, lowest destination first", Harness,
+TEST_CASE_TEMPLATE_DEFINE("token merging: ties: equal scores merge in a stable descending order, lowest destination first", Harness,
                           merge_ties) {
   // Every token the same: every score ties, so the sources are the first r tokens of set A and
   // every one goes to the first destination.
@@ -198,7 +198,7 @@ std::pair<merge_plan, reference_plan> sample_plan(index_t batch, index_t tokens,
           reference_matching(metric, batch, tokens, channels, r, options)};
 }
 
-TEST_CASE_TEMPLATE_DEFINE("merge, merge_weighted and unmerge match the reference, on strided views too", Harness,
+TEST_CASE_TEMPLATE_DEFINE("token merging: merge, merge_weighted and unmerge match the reference, on strided views too", Harness,
                           merge_apply) {
   const index_t batch = 3, tokens = 21, channels = 7;
   for (merge_mode mode : {merge_mode::merge, merge_mode::prune}) {
@@ -261,7 +261,7 @@ TEST_CASE_TEMPLATE_DEFINE("merge, merge_weighted and unmerge match the reference
   }
 }
 
-TEST_CASE_TEMPLATE_DEFINE("properties: sizes add up, order is kept, unmerge inverts merge where nothing merged, constants stay",
+TEST_CASE_TEMPLATE_DEFINE("token merging: properties: sizes add up, order is kept, unmerge inverts merge where nothing merged, constants stay",
                           Harness, merge_properties) {
   const index_t batch = 4, tokens = 33, channels = 6;
   for (merge_order order : {merge_order::preserve, merge_order::tome}) {
@@ -326,7 +326,7 @@ TEST_CASE_TEMPLATE_DEFINE("properties: sizes add up, order is kept, unmerge inve
   }
 }
 
-TEST_CASE_TEMPLATE_DEFINE("NaN propagates through sum, amax and amin, and takes the gradient of amax and amin", Harness,
+TEST_CASE_TEMPLATE_DEFINE("token merging: NaN propagates through sum, amax and amin, and takes the gradient of amax and amin", Harness,
                           merge_nan) {
   const auto [plan, expected] = sample_plan<Harness>(1, 12, 5, merge_mode::merge);
   const index_t tokens_out = plan.tokens_out();
@@ -365,7 +365,7 @@ inline double inner(const std::vector<double>& a, const std::vector<double>& b) 
   return sum;
 }
 
-TEST_CASE_TEMPLATE_DEFINE("every backward pass is the adjoint of its forward: <f(x), y> = <x, f^T(y)>", Harness,
+TEST_CASE_TEMPLATE_DEFINE("token merging: every backward pass is the adjoint of its forward: <f(x), y> = <x, f^T(y)>", Harness,
                           merge_adjoints) {
   const index_t batch = 3, tokens = 25, channels = 4;
   for (merge_mode mode : {merge_mode::merge, merge_mode::prune}) {
@@ -418,7 +418,7 @@ TEST_CASE_TEMPLATE_DEFINE("every backward pass is the adjoint of its forward: <f
   (void)got;
 }
 
-TEST_CASE_TEMPLATE_DEFINE("composed plans equal the plans applied one after the other, tracked through the source map",
+TEST_CASE_TEMPLATE_DEFINE("token merging: composed plans equal the plans applied one after the other, tracked through the source map",
                           Harness, merge_composition) {
   const index_t batch = 3, tokens = 30, channels = 8;
   for (merge_mode mode : {merge_mode::merge, merge_mode::prune}) {

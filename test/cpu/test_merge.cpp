@@ -14,7 +14,7 @@ TEST_CASE_TEMPLATE_INVOKE(merge_composition, cpu_all_threads, cpu_one_thread);
 TEST_CASE_TEMPLATE_INVOKE(merge_errors, cpu_all_threads);
 TEST_CASE_TEMPLATE_INVOKE(merge_nan, cpu_all_threads);
 
-TEST_CASE("r schedules: constant, ToMe's (r, inflection) line, explicit lists, R-MeeTo's even layers") {
+TEST_CASE("token merging: r schedules: constant, ToMe's (r, inflection) line, explicit lists, R-MeeTo's even layers") {
   CHECK(constant_schedule(5, 3) == std::vector<index_t>{5, 5, 5});
   // ToMe: first = int(r (1 - inflection)), last = 2r - first, int(first + step i) in between.
   CHECK(tome_schedule(8, -0.5, 12) == std::vector<index_t>{12, 11, 10, 9, 9, 8, 7, 6, 6, 5, 4, 4});
@@ -44,7 +44,7 @@ TEST_CASE("r schedules: constant, ToMe's (r, inflection) line, explicit lists, R
   RESCAN_CHECK_THROWS_WITH_FRAGMENT(explicit_schedule({1, 2, 3}, 2), value_error, "explicit_schedule: the list has 3 entries but layers = 2");
 }
 
-TEST_CASE("a plan made by one backend is refused by another, and host plans copy as they are") {
+TEST_CASE("token merging: a plan made by one backend is refused by another, and host plans copy as they are") {
   const auto metric = random_uniform<float>(2 * 6 * 3, -1, 1);
   const merge_plan plan = bipartite_soft_matching(cpu, make_view(metric.data(), {2, 6, 3}), 2);
   CHECK(plan.memory() == plan_memory::host);

@@ -185,11 +185,13 @@ __global__ void __launch_bounds__(merge_tuning::plan_threads)
   }
 }
 
-// result = second after first; one block per batch item.
-__global__ void __launch_bounds__(merge_tuning::plan_threads)
+// result = second after first; one block per batch item (Threads = merge_tuning::plan_threads). A
+// template, so that every translation unit may include it (like every kernel here).
+template <int Threads>
+__global__ void __launch_bounds__(Threads)
     merge_compose_kernel(merge_plan_arrays<const index_t> first, merge_plan_arrays<const index_t> second,
                          merge_plan_arrays<index_t> result) {
-  using block_plan = block_merge_plan<float, merge_tuning::plan_threads, merge_tuning::plan_items>;
+  using block_plan = block_merge_plan<float, Threads, merge_tuning::plan_items>;
   __shared__ typename block_plan::TempStorage temp;
   block_plan builder(temp);
   const index_t batch = result.destination.extent(0), tokens = result.destination.extent(1);

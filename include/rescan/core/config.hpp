@@ -9,6 +9,15 @@
 #define RESCAN_HOST_DEVICE
 #endif
 
+// Keeps a hot loop out of its caller, so that its loop-carried values get registers of their own.
+#if defined(__GNUC__) || defined(__clang__)
+#define RESCAN_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define RESCAN_NOINLINE __declspec(noinline)
+#else
+#define RESCAN_NOINLINE
+#endif
+
 // Bounds checks on view element access: on in debug builds (no NDEBUG), or when the user
 // defines RESCAN_BOUNDS_CHECK=1. Device code never checks (no exceptions there).
 #if !defined(RESCAN_BOUNDS_CHECK)

@@ -47,7 +47,7 @@ template <class T>
 struct selective_scan_packing {
   index_t dim = 0, length = 0, padded = 0;
   int vectors = 1;
-  std::vector<T> A, B, C;
+  std::vector<T> A, A_log2e, B, C;
   index_t B_groups = 0, C_groups = 0;  // 0: constant
 
   selective_scan_packing(const cpu_team& team, const selective_scan_problem<T>& problem, int width)
@@ -56,8 +56,12 @@ struct selective_scan_packing {
     if (vectors == 3) vectors = 4;  // 1, 2 and 4 vectors have kernels of their own
     padded = index_t(vectors) * width;
     A.assign(std::size_t(dim * padded), T(0));
+    A_log2e = A;
     for (index_t d = 0; d < dim; ++d) {
-      for (index_t n = 0; n < problem.state; ++n) A[std::size_t(d * padded + n)] = problem.in.A(d, n);
+      for (index_t n = 0; n < problem.state; ++n) {
+        A[std::size_t(d * padded + n)] = problem.in.A(d, n);
+        A_log2e[std::size_t(d * padded + n)] = problem.in.A(d, n) * T(1.4426950408889634074);
+      }
     }
     B_groups = pack(team, problem, problem.in.B, B);
     C_groups = pack(team, problem, problem.in.C, C);
@@ -103,6 +107,7 @@ selective_scan_row<T> make_selective_scan_row(const selective_scan_problem<T>& p
   row.delta = in.delta[b][d];
   if (in.z.data() != nullptr) row.z = in.z[b][d];
   row.A = packing.A.data() + d * packing.padded;
+  row.A_log2e = packing.A_log2e.data() + d * packing.padded;
   row.B = packing.row_start(packing.B, packing.B_groups, b, d);
   row.C = packing.row_start(packing.C, packing.C_groups, b, d);
   row.B_step = packing.step(packing.B_groups);

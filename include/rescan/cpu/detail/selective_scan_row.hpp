@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
 
 #include "rescan/cpu/detail/simd_math.hpp"
 #include "rescan/scan/selective_scan_dispatch.hpp"
@@ -20,12 +21,44 @@ namespace rescan::detail {
 // Positions per block, and so between two checkpoints.
 inline constexpr index_t selective_scan_block = 64;
 
+// State vectors that the compiler can keep in registers: Count named members reached by compile-time
+// recursion (an array indexed in a loop lives in memory, and the recurrence's dependency chain
+// would then run through a store and a load per position).
+template <class V, int Count>
+struct vector_registers {
+  V first;
+  vector_registers<V, Count - 1> rest;
+  // f(x, y, p) for the p-th vectors of this and other.
+  template <class F>
+  void zip(vector_registers& other, const F& f, int p = 0) {
+    f(first, other.first, p);
+    rest.zip(other.rest, f, p + 1);
+  }
+};
+template <class V>
+struct vector_registers<V, 0> {
+  template <class F>
+  void zip(vector_registers&, const F&, int = 0) {}
+};
+
+// The same interface for a vector count known only at run time (large N): the vectors live in memory.
+template <class V, int Capacity>
+struct vector_array {
+  V v[Capacity];
+  int count = 0;
+  template <class F>
+  void zip(vector_array& other, const F& f) {
+    for (int p = 0; p < count; ++p) f(v[p], other.v[p], p);
+  }
+};
+
 // Everything one row reads, with A, B and C already packed: state axis contiguous, padded to
 // P * W lanes (B and C at position t start at B + t * B_step; the step is 0 when they are constant).
 template <class T>
 struct selective_scan_row {
   strided_view<const T, 1> u, delta, z;  // (L); z absent when not given
   const T* A = nullptr;                  // (Np)
+  const T* A_log2e = nullptr;            // (Np): A log2(e), so that exp(Δ A) = exp2(Δ A log2(e))
   const T* B = nullptr;
   const T* C = nullptr;
   index_t B_step = 0, C_step = 0;
@@ -53,6 +86,17 @@ struct selective_scan_row_gradients {
 // Per-thread scratch of the row kernels, in T elements.
 inline index_t selective_scan_scratch_size(index_t Np, int width) {
   return 8 * selective_scan_block + 3 * selective_scan_block * width + 3 * selective_scan_block * Np + Np;
+}
+
+// x[t0 .. t0 + n) into out (a plain copy when x is contiguous).
+template <class T>
+void gather(const strided_view<const T, 1>& x, index_t t0, index_t n, T* out) {
+  const T* first = x.data() + t0 * x.stride(0);
+  if (x.stride(0) == 1) {
+    for (index_t i = 0; i < n; ++i) out[i] = first[i];  // short: a loop beats a call to memmove
+  } else {
+    for (index_t i = 0; i < n; ++i) out[i] = first[i * x.stride(0)];
+  }
 }
 
 template <class T>
@@ -100,38 +144,84 @@ struct selective_scan_row_kernel {
     for (int p = 0; p < vectors(); ++p) h[p] = lanes::load(lanes_of_h + p * W);
   }
 
-  // Δ (after bias and softplus), its slope, u and Δ u for positions [t0, t0 + n).
+  // Δ (after bias and softplus), u and Δ u for positions [t0, t0 + n); with Slope, also dΔ/d(delta).
+  template <bool Slope>
   void prepare(index_t t0, index_t n) const {
     T* dt = delta_block();
     T* slope = softplus_slope();
     T* u = u_block();
     T* du = delta_u();
-    for (index_t i = 0; i < n; ++i) {
-      dt[i] = row.delta(t0 + i) + row.bias;
-      u[i] = row.u(t0 + i);
-    }
+    gather(row.delta, t0, n, dt);
+    gather(row.u, t0, n, u);
     for (index_t i = n; i < ((n + W - 1) / W) * W; ++i) dt[i] = u[i] = T(0);
     for (index_t i = 0; i < n; i += W) {
-      const V raw = lanes::load(dt + i);
+      const V raw = lanes::load(dt + i) + row.bias;
       if (row.softplus) {
         lanes::store(dt + i, vector_softplus<T>(raw));
-        const V sigmoid = vector_sigmoid<T>(raw);
-        lanes::store(slope + i, raw > T(20) ? V{} + T(1) : sigmoid);
+        if constexpr (Slope) lanes::store(slope + i, raw > T(20) ? V{} + T(1) : vector_sigmoid<T>(raw));
       } else {
-        lanes::store(slope + i, V{} + T(1));
+        lanes::store(dt + i, raw);
+        if constexpr (Slope) lanes::store(slope + i, V{} + T(1));
       }
       lanes::store(du + i, lanes::load(dt + i) * lanes::load(u + i));
     }
   }
 
-  // Runs the recurrence over [t0, t0 + n) from h, leaving the final state in h. Writes per-lane
-  // partial sums of C h into y_lanes; with Save, also the states before/after and the decays.
+  // Runs the recurrence over [t0, t0 + n) from h, leaving the final state in h. Writes y_t
+  // (before the gate) into y_block; with Save, also the states before/after and the decays.
   template <bool Save>
-  void recur(index_t t0, index_t n, V* h) const {
-    const int P = vectors();
+  void recur(index_t t0, index_t n, V* state) const {
+    if constexpr (StaticP == 1) {
+      state[0] = recur_one_vector<Save>(t0, n, state[0]);
+    } else {
+      using holder = std::conditional_t<(StaticP > 0), vector_registers<V, StaticP>, vector_array<V, max_P>>;
+      holder h, A;
+      if constexpr (StaticP == 0) h.count = A.count = vectors();
+      h.zip(A, [&](V& x, V& a, int p) {
+        x = state[p];
+        a = lanes::load(row.A_log2e + p * W);
+      });
+      recur_vectors<Save>(t0, n, h, A);
+      h.zip(A, [&](V& x, V&, int p) { state[p] = x; });
+    }
+    // y = Σ_n C h (the lanes of each position's vector) + D u.
+    T* y_out = y_block();
+    const T* u = u_block();
+    const T* ys = y_lanes();
+    index_t i = 0;
+    for (; i + W <= n; i += W) {
+      lanes::sum_each(ys + i * W, y_out + i);
+      lanes::store(y_out + i, lanes::load(y_out + i) + row.D * lanes::load(u + i));
+    }
+    for (; i < n; ++i) y_out[i] = lanes::sum(lanes::load(ys + i * W)) + row.D * u[i];
+  }
+
+  // One state vector per position. Not inlined on purpose: the state is then live only inside this
+  // loop, and the register allocator keeps it in a register (inlined into the row loop, whose calls
+  // clobber every vector register, it was kept in memory: a store and a load on the critical path).
+  template <bool Save>
+  RESCAN_NOINLINE V recur_one_vector(index_t t0, index_t n, V h) const {
+    const V A = lanes::load(row.A_log2e);
+    const T* dt = delta_block();
+    const T* du = delta_u();
+    T* ys = y_lanes();
+    for (index_t i = 0; i < n; ++i) {
+      const index_t t = t0 + i;
+      const V decay = vector_exp2<T>(lanes::broadcast(dt[i]) * A);
+      if constexpr (Save) lanes::store(states_before() + i * W, h);
+      h = decay * h + lanes::broadcast(du[i]) * lanes::load(row.B + t * row.B_step);
+      lanes::store(ys + i * W, lanes::load(row.C + t * row.C_step) * h);
+      if constexpr (Save) {
+        lanes::store(decays() + i * W, decay);
+        lanes::store(states_after() + i * W, h);
+      }
+    }
+    return h;
+  }
+
+  template <bool Save, class Vectors>
+  RESCAN_NOINLINE void recur_vectors(index_t t0, index_t n, Vectors& h, Vectors& A) const {
     const index_t Np = padded();
-    V A[max_P];
-    for (int p = 0; p < P; ++p) A[p] = lanes::load(row.A + p * W);
     const T* dt = delta_block();
     const T* du = delta_u();
     T* ys = y_lanes();
@@ -141,28 +231,25 @@ struct selective_scan_row_kernel {
       const T* C = row.C + t * row.C_step;
       const V step = lanes::broadcast(dt[i]), input = lanes::broadcast(du[i]);
       V y{};
-      for (int p = 0; p < P; ++p) {
-        const V decay = vector_exp<T>(step * A[p]);
-        if constexpr (Save) lanes::store(states_before() + i * Np + p * W, h[p]);
-        h[p] = decay * h[p] + input * lanes::load(B + p * W);
-        y += lanes::load(C + p * W) * h[p];
+      h.zip(A, [&](V& state, V& a, int p) {
+        const V decay = vector_exp2<T>(step * a);
+        if constexpr (Save) lanes::store(states_before() + i * Np + p * W, state);
+        state = decay * state + input * lanes::load(B + p * W);
+        y += lanes::load(C + p * W) * state;
         if constexpr (Save) {
           lanes::store(decays() + i * Np + p * W, decay);
-          lanes::store(states_after() + i * Np + p * W, h[p]);
+          lanes::store(states_after() + i * Np + p * W, state);
         }
-      }
+      });
       lanes::store(ys + i * W, y);
     }
-    T* y_out = y_block();
-    const T* u = u_block();
-    for (index_t i = 0; i < n; ++i) y_out[i] = lanes::sum(lanes::load(ys + i * W)) + row.D * u[i];
   }
 
   // z and silu(z) for the block, vectorized (z_block := z, gate_grad := silu(z) / z's sigmoid).
   void load_gate(index_t t0, index_t n) const {
     T* z = z_block();
     T* sigmoid = gate_grad();
-    for (index_t i = 0; i < n; ++i) z[i] = row.z(t0 + i);
+    gather(row.z, t0, n, z);
     for (index_t i = n; i < ((n + W - 1) / W) * W; ++i) z[i] = T(0);
     for (index_t i = 0; i < n; i += W) lanes::store(sigmoid + i, vector_sigmoid<T>(lanes::load(z + i)));
   }
@@ -172,7 +259,7 @@ struct selective_scan_row_kernel {
   template <class Checkpoint>
   void forward(const strided_view<T, 1>& out, const strided_view<T, 3>& last_state,
                const Checkpoint& checkpoint) const {
-    const bool has_z = row.z.data() != nullptr, has_out = out.data() != nullptr;
+    const bool has_out = out.data() != nullptr;
     V h[max_P];
     for (index_t k = 0; k < row.sequences.count(); ++k) {
       initial_state(k, h);
@@ -184,19 +271,29 @@ struct selective_scan_row_kernel {
           for (int p = 0; p < vectors(); ++p) lanes::store(lanes_of_h + p * W, h[p]);
           checkpoint(t0 / block, static_cast<const T*>(lanes_of_h));
         }
-        prepare(t0, n);
+        prepare<false>(t0, n);
         recur<false>(t0, n, h);
-        if (has_out) {
-          const T* y = y_block();
-          if (has_z) load_gate(t0, n);
-          for (index_t i = 0; i < n; ++i) {
-            const T gate = has_z ? z_block()[i] * gate_grad()[i] : T(1);
-            write_output(out, t0 + i, row.scale * (y[i] * gate), row.accumulate_output);
-          }
-        }
+        if (has_out) write_block(out, t0, n);
         t0 += n;
       }
       if (last_state.data() != nullptr) store_state(last_state, row.sequences.state_index(k, row.batch_row), h);
+    }
+  }
+
+  // out[t0 .. t0 + n) := scale * y * silu(z) (or += when accumulating).
+  void write_block(const strided_view<T, 1>& out, index_t t0, index_t n) const {
+    T* y = y_block();
+    if (row.z.data() != nullptr) {
+      load_gate(t0, n);
+      for (index_t i = 0; i < n; i += W) {
+        lanes::store(y + i, lanes::load(y + i) * lanes::load(z_block() + i) * lanes::load(gate_grad() + i));
+      }
+    }
+    T* first = out.data() + t0 * out.stride(0);
+    if (out.stride(0) == 1 && !row.accumulate_output) {
+      for (index_t i = 0; i < n; ++i) first[i] = row.scale * y[i];
+    } else {
+      for (index_t i = 0; i < n; ++i) write_output(out, t0 + i, row.scale * y[i], row.accumulate_output);
     }
   }
 
@@ -233,7 +330,7 @@ struct selective_scan_row_kernel {
           restore(t0 / block, static_cast<T*>(lanes_of_h));
           for (int p = 0; p < P; ++p) h[p] = lanes::load(lanes_of_h + p * W);
         }
-        prepare(t0, n);
+        prepare<true>(t0, n);
         recur<true>(t0, n, h);
         // The output side: gy = dout * scale * silu(z), dz, dD.
         T* gy = dout_block();

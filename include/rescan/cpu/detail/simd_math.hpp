@@ -2,15 +2,16 @@
 // that would otherwise call std::exp once per element. One source for every vector width: the
 // operations are those of GCC/Clang vector extensions, which plain float and double also have.
 //
-// exp: range reduction x = k ln2 + r (|r| <= ln2/2, ln2 split in two parts), a Taylor polynomial
-// of exp(r) (degree 7 for float, 12 for double: within 2 ulp), scaled by 2^k built in the
-// exponent bits. Below the smallest normal result it returns 0; above the largest, +inf; NaN
-// stays NaN.
+// exp: range reduction x = k ln2 + r (|r| <= ln2/2, ln2 split in two parts), a polynomial of
+// exp(r) (within 2 ulp), scaled by 2^k: with AVX-512's vscalef, else built in the exponent bits.
+// Results below the smallest normal number are 0 (or subnormal with vscalef, which the scoped
+// flush-to-zero mode of rescan's CPU calls turns into 0); above the largest, +inf; NaN stays NaN.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "rescan/cpu/detail/simd_vector.hpp"
@@ -28,18 +29,44 @@ struct math_lanes {
   using vector = T;
   static constexpr int width = 1;
 #endif
-  static vector load(const T* p) {
-    vector v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  }
-  static void store(T* p, const vector& v) { std::memcpy(p, &v, sizeof v); }
-  static vector broadcast(T x) { return vector{} + x; }
+#if RESCAN_HAS_VECTOR_EXTENSIONS
+  // Unaligned access typed as T (not memcpy, whose byte-wise access the compiler must assume
+  // aliases every local, which kept loop-carried vectors in memory instead of registers).
+  typedef T unaligned_vector __attribute__((vector_size(sizeof(vector)), aligned(alignof(T))));
+  static vector load(const T* p) { return *reinterpret_cast<const unaligned_vector*>(p); }
+  static void store(T* p, const vector& v) { *reinterpret_cast<unaligned_vector*>(p) = v; }
+#else
+  static vector load(const T* p) { return *p; }
+  static void store(T* p, const vector& v) { *p = v; }
+#endif
+  // Every lane := x (not `vector{} + x`, which the compiler must compute as 0 + x for x = -0).
+  static vector broadcast(T x) { return splat(x, std::make_integer_sequence<int, width>{}); }
 
-  // The sum of the lanes, always in the same tree order (halves added, then halves of the halves).
+  // sums[j] := sum(vectors[j]) for the W vectors at `vectors` (W x W values), by the same tree as
+  // sum() (so each result has the same bits), in about three operations per vector instead of
+  // 2 log2(W): pairs of vectors are folded together, half of each from each (see fold_pairs).
+  static void sum_each(const T* vectors, T* sums) {
+#if RESCAN_HAS_VECTOR_EXTENSIONS
+    vector v[width];
+    // Folding pairs leaves lane L holding the sum of input bit_reversed(L): feed them reversed.
+    for (int m = 0; m < width; ++m) v[m] = load(vectors + bit_reversed(m) * width);
+    fold_pairs<width>(v, width);
+    store(sums, v[0]);
+#else
+    sums[0] = vectors[0];
+#endif
+  }
+
+  template <int... I>
+  static vector splat(T x, std::integer_sequence<int, I...>) {
+    return vector{((void)I, x)...};
+  }
+
+  // The sum of the lanes, always in the same tree order: lane i + lane i + W/2, then the same on
+  // the half-width vector, down to one lane.
   static T sum(const vector& v) {
 #if RESCAN_HAS_VECTOR_EXTENSIONS
-    return fold_halves<width>(v);
+    return fold_halves<sizeof(vector)>(v);
 #else
     return v;
 #endif
@@ -47,15 +74,54 @@ struct math_lanes {
 
  private:
 #if RESCAN_HAS_VECTOR_EXTENSIONS
-  template <int Width>
-  static T fold_halves(const vector& v) {
-    if constexpr (Width == 1) {
+  template <std::size_t Bytes, class Vector>
+  static T fold_halves(const Vector& v) {
+    if constexpr (Bytes == sizeof(T)) {
       return v[0];
     } else {
-      vector folded = v;
-      for (int i = 0; i < Width / 2; ++i) folded[i] = v[i] + v[i + Width / 2];
-      return fold_halves<Width / 2>(folded);
+      typedef T half __attribute__((vector_size(Bytes / 2)));
+      constexpr int n = int(Bytes / sizeof(T));
+      const half low = shuffled<half>(v, std::make_integer_sequence<int, n / 2>{}, 0);
+      const half high = shuffled<half>(v, std::make_integer_sequence<int, n / 2>{}, n / 2);
+      return fold_halves<Bytes / 2>(low + high);
     }
+  }
+  static constexpr int bit_reversed(int m) {
+    int r = 0;
+    for (int bit = 1; bit < width; bit <<= 1) r = (r << 1) | ((m & bit) ? 1 : 0);
+    return r;
+  }
+  // Lanes hold groups of G partial sums. Folding a with b: each group keeps its lower half's and
+  // upper half's sum, the first half of the lanes from a's group, the second from b's.
+  static constexpr int fold_index(int lane, int G, bool upper) {
+    const int group = lane / G * G, j = lane % G, half = G / 2;
+    const int from_b = j < half ? 0 : width, k = j < half ? j : j - half;
+    return from_b + group + k + (upper ? half : 0);
+  }
+  template <int G, int... L>
+  static vector fold(const vector& a, const vector& b, std::integer_sequence<int, L...>) {
+    const vector low = __builtin_shufflevector(a, b, fold_index(L, G, false)...);
+    const vector high = __builtin_shufflevector(a, b, fold_index(L, G, true)...);
+    return low + high;
+  }
+  template <int G>
+  static void fold_pairs(vector* v, int count) {
+    if constexpr (G > 1) {
+      for (int k = 0; k < count / 2; ++k) {
+        v[k] = fold<G>(v[2 * k], v[2 * k + 1], std::make_integer_sequence<int, width>{});
+      }
+      fold_pairs<G / 2>(v, count / 2);
+    }
+  }
+  template <class Half, class Vector, int... I>
+  static Half shuffled(const Vector& v, std::integer_sequence<int, I...>, int offset) {
+    Half result;
+    if (offset == 0) {
+      result = __builtin_shufflevector(v, v, I...);
+    } else {
+      result = __builtin_shufflevector(v, v, (I + int(sizeof...(I)))...);
+    }
+    return result;
   }
 #endif
 };
@@ -72,7 +138,7 @@ struct exp_constants<float> {
   static constexpr float round_magic = 12582912.0f;      // 1.5 * 2^23: adding it rounds to an integer
   static constexpr float lowest = -87.33654f;            // exp(lowest) is the smallest normal float
   static constexpr float highest = 88.72283f;
-  static constexpr int mantissa_bits = 23, exponent_bias = 127, degree = 7;
+  static constexpr int mantissa_bits = 23, exponent_bias = 127, degree = 5;
 };
 
 template <>
@@ -109,20 +175,139 @@ V power_of_two(const V& k) {
   }
 }
 
+// exp(r) for |r| <= ln2 / 2. float: a degree-5 polynomial fitted for relative error on that
+// interval (7.5e-8 in exact arithmetic, about one float ulp); double: Taylor to degree 12.
+template <class T, class V>
+V exp_polynomial(const V& r) {
+  if constexpr (std::is_same_v<T, float>) {
+    V p = V{} + 0.008297651843026476f;
+    p = p * r + 0.04191538181319761f;
+    p = p * r + 0.16667574776855634f;
+    p = p * r + 0.4999889485335128f;
+    p = p * r + 0.9999996919773669f;
+    return p * r + 1.0000000716543669f;
+  } else {
+    using c = exp_constants<T>;
+    double coefficient = 1.0;
+    for (int i = 2; i <= c::degree; ++i) coefficient /= i;
+    V p = V{} + T(coefficient);  // 1 / degree!
+    for (int i = c::degree - 1; i >= 0; --i) {
+      coefficient *= (i + 1);
+      p = p * r + T(coefficient);
+    }
+    return p;
+  }
+}
+
+// 2^f for |f| <= 1/2: the exp polynomial of f ln 2 (float: its coefficients scaled by ln2^i).
+template <class T, class V>
+V exp2_polynomial(const V& f) {
+  if constexpr (std::is_same_v<T, float>) {
+    V p = V{} + 0.0013276466799337517f;
+    p = p * f + 0.009675541292997053f;
+    p = p * f + 0.05550713289561806f;
+    p = p * f + 0.24022119724871868f;
+    p = p * f + 0.6931469670549256f;
+    return p * f + 1.0000000716543669f;
+  } else {
+    return exp_polynomial<T>(f * T(0.6931471805599453));
+  }
+}
+
 template <class T, class V>
 V vector_exp(V x) {
   using c = exp_constants<T>;
+#if RESCAN_HAS_VECTOR_EXTENSIONS && defined(__AVX512F__)
+  if constexpr (sizeof(V) == 64) {
+    // p * 2^k with vscalef, which overflows to inf and underflows to 0 by itself (k kept finite).
+    // Clamped so that k stays finite; min/max return their second operand for NaN, so NaN stays.
+    if constexpr (std::is_same_v<T, float>) {
+      x = reinterpret_cast<V>(_mm512_min_ps(_mm512_set1_ps(c::highest + 1), reinterpret_cast<__m512>(x)));
+      x = reinterpret_cast<V>(_mm512_max_ps(_mm512_set1_ps(c::lowest - 30), reinterpret_cast<__m512>(x)));
+    } else {
+      x = reinterpret_cast<V>(_mm512_min_pd(_mm512_set1_pd(c::highest + 1), reinterpret_cast<__m512d>(x)));
+      x = reinterpret_cast<V>(_mm512_max_pd(_mm512_set1_pd(c::lowest - 30), reinterpret_cast<__m512d>(x)));
+    }
+    const V k = (x * T(c::log2e) + T(c::round_magic)) - T(c::round_magic);
+    const V r = (x - k * T(c::ln2_high)) - k * T(c::ln2_low);
+    const V p = exp_polynomial<T>(r);
+    if constexpr (std::is_same_v<T, float>) {
+      return reinterpret_cast<V>(_mm512_scalef_ps(reinterpret_cast<__m512>(p), reinterpret_cast<__m512>(k)));
+    } else {
+      return reinterpret_cast<V>(_mm512_scalef_pd(reinterpret_cast<__m512d>(p), reinterpret_cast<__m512d>(k)));
+    }
+  }
+#endif
   const V input = x;
   x = x > T(c::highest) ? V{} + T(c::highest) : x;  // NaN fails both tests and stays NaN
   x = x < T(c::lowest) ? V{} + T(c::lowest) : x;
   const V k = (x * T(c::log2e) + T(c::round_magic)) - T(c::round_magic);
   const V r = (x - k * T(c::ln2_high)) - k * T(c::ln2_low);
-  V p = V{} + T(1);  // Horner: 1 + r (1 + r/2 (1 + r/3 (...)))
-  for (int i = c::degree; i >= 1; --i) p = p * (r * T(1.0 / i)) + T(1);
+  const V p = exp_polynomial<T>(r);
   const V top = k > T(0) ? V{} + T(1) : V{};  // 2^k = 2^(k - 1) * 2 keeps k = 128 (1024) in range
   V result = (p * power_of_two<T>(k - top)) * (top + T(1));
   result = input < T(c::lowest) ? V{} : result;
   return input > T(c::highest) ? V{} + T(INFINITY) : result;
+}
+
+// 2^x, the same way as vector_exp without the multiplication by log2(e) and the two-part ln 2:
+// x = k + f with |f| <= 1/2, 2^f by a polynomial, scaled by 2^k. Kernels that can fold log2(e)
+// into a constant they multiply by anyway (the selective scan's A) save three operations per
+// vector; the price is the rounding of that product, a relative error of |x| * 4e-8 in the result.
+template <class T, class V>
+V vector_exp2(V x) {
+  using c = exp_constants<T>;
+  constexpr T highest = T(c::highest * c::log2e), lowest = T(c::lowest * c::log2e);
+#if RESCAN_HAS_VECTOR_EXTENSIONS && defined(__AVX512F__)
+  if constexpr (sizeof(V) == 64) {
+    V k;
+    if constexpr (std::is_same_v<T, float>) {
+      x = reinterpret_cast<V>(_mm512_min_ps(_mm512_set1_ps(highest + 1), reinterpret_cast<__m512>(x)));
+      x = reinterpret_cast<V>(_mm512_max_ps(_mm512_set1_ps(lowest - 30), reinterpret_cast<__m512>(x)));
+      k = reinterpret_cast<V>(_mm512_roundscale_ps(reinterpret_cast<__m512>(x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    } else {
+      x = reinterpret_cast<V>(_mm512_min_pd(_mm512_set1_pd(highest + 1), reinterpret_cast<__m512d>(x)));
+      x = reinterpret_cast<V>(_mm512_max_pd(_mm512_set1_pd(lowest - 30), reinterpret_cast<__m512d>(x)));
+      k = reinterpret_cast<V>(_mm512_roundscale_pd(reinterpret_cast<__m512d>(x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+    const V p = exp2_polynomial<T>(x - k);
+    if constexpr (std::is_same_v<T, float>) {
+      return reinterpret_cast<V>(_mm512_scalef_ps(reinterpret_cast<__m512>(p), reinterpret_cast<__m512>(k)));
+    } else {
+      return reinterpret_cast<V>(_mm512_scalef_pd(reinterpret_cast<__m512d>(p), reinterpret_cast<__m512d>(k)));
+    }
+  }
+#endif
+  const V input = x;
+  x = x > highest ? V{} + highest : x;  // NaN fails both tests and stays NaN
+  x = x < lowest ? V{} + lowest : x;
+  const V k = (x + T(c::round_magic)) - T(c::round_magic);
+  const V p = exp2_polynomial<T>(x - k);
+  const V top = k > T(0) ? V{} + T(1) : V{};  // 2^k = 2^(k - 1) * 2 keeps k = 128 (1024) in range
+  V result = (p * power_of_two<T>(k - top)) * (top + T(1));
+  result = input < lowest ? V{} : result;
+  return input > highest ? V{} + T(INFINITY) : result;
+}
+
+// 1 / x, for x >= 1 or x in [2, 4] (where the kernels divide): with AVX-512, the 14-bit
+// reciprocal estimate refined by Newton's method (within 1 ulp; a division is several times
+// slower); elsewhere a division. x = +inf gives 0.
+template <class T, class V>
+V vector_reciprocal(const V& x) {
+#if RESCAN_HAS_VECTOR_EXTENSIONS && defined(__AVX512F__)
+  if constexpr (sizeof(V) == 64) {
+    constexpr T largest = std::numeric_limits<T>::max();
+    V r, bounded = x > largest ? V{} + largest : x;  // rcp14(inf) = 0 would give 0 * inf = NaN below
+    if constexpr (std::is_same_v<T, float>) {
+      r = reinterpret_cast<V>(_mm512_rcp14_ps(reinterpret_cast<__m512>(bounded)));
+    } else {
+      r = reinterpret_cast<V>(_mm512_rcp14_pd(reinterpret_cast<__m512d>(bounded)));
+      r = r + r * (T(1) - bounded * r);
+    }
+    return r + r * (T(1) - bounded * r);
+  }
+#endif
+  return T(1) / x;
 }
 
 // log1p(w) for 0 <= w <= 1: 2 atanh(s) with s = w / (2 + w), or ln 2 + 2 atanh((w - 1) / (w + 3))
@@ -130,7 +315,7 @@ V vector_exp(V x) {
 template <class T, class V>
 V vector_log1p_unit(const V& w) {
   const auto upper = w > T(0.41421356237309515);
-  const V s = upper ? (w - T(1)) / (w + T(3)) : w / (w + T(2));
+  const V s = upper ? (w - T(1)) * vector_reciprocal<T>(w + T(3)) : w * vector_reciprocal<T>(w + T(2));
   const V s2 = s * s;
   constexpr int terms = std::is_same_v<T, float> ? 7 : 14;
   V series = V{} + T(1.0 / (2 * terms + 1));
@@ -150,7 +335,7 @@ V vector_softplus(const V& x) {
 // 1 / (1 + exp(-x)).
 template <class T, class V>
 V vector_sigmoid(const V& x) {
-  return T(1) / (T(1) + vector_exp<T>(-x));
+  return vector_reciprocal<T>(T(1) + vector_exp<T>(-x));
 }
 
 }  // namespace rescan::detail

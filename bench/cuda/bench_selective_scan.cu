@@ -1,0 +1,221 @@
+// CUDA selective scan (Mamba-1 S6) at the issue's shapes (batch, dim, L, N):
+//   (32, 384, 197, 16)   Vim-Ti layer
+//   (32, 768, 197, 16)   Vim-S layer
+//   (1, 1536, 4096, 16)  language-model prefill
+// forward (with and without saving checkpoints), backward (every gradient, from saved checkpoints
+// and recomputing them), and the decoding step at (64, 1536, 1, 16). Mamba's usual arguments:
+// variable B and C with one group, D, z, delta_bias, softplus; float storage and math.
+// Each iteration is timed with CUDA events (UseManualTime) and includes the call's host-side
+// validation (A finite: one small copy and a stream synchronization). Counters: ns per state update
+// (time / (batch * dim * L * N)) and the bytes each pass must move at least (inputs read once,
+// outputs written once), reported as bytes_per_second.
+#include <benchmark/benchmark.h>
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <rescan/rescan.cuh>
+#include <rescan/cuda/selective_scan.cuh>  // also in the umbrella; named so this file does not depend on it
+
+namespace {
+
+using rescan::index_t;
+using rescan::strided_view;
+
+void check(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
+}
+
+// Device memory for the benchmark's lifetime, filled from a host value.
+struct device_floats {
+  float* data = nullptr;
+  index_t count = 0;
+  device_floats(index_t n, float value) : count(n) {
+    if (n == 0) return;
+    check(cudaMalloc(&data, static_cast<std::size_t>(n) * sizeof(float)), "cudaMalloc");
+    const std::vector<float> host(static_cast<std::size_t>(n), value);
+    check(cudaMemcpy(data, host.data(), static_cast<std::size_t>(n) * sizeof(float), cudaMemcpyHostToDevice),
+          "cudaMemcpy");
+  }
+  device_floats(const device_floats&) = delete;
+  device_floats& operator=(const device_floats&) = delete;
+  ~device_floats() { (void)cudaFree(data); }
+};
+
+template <class Body>
+void time_iterations(benchmark::State& state, const Body& body) {
+  cudaEvent_t start, stop;
+  check(cudaEventCreate(&start), "cudaEventCreate");
+  check(cudaEventCreate(&stop), "cudaEventCreate");
+  body();  // warm-up: first-launch costs, memory pool growth
+  check(cudaDeviceSynchronize(), "warm-up");
+  for (auto _ : state) {
+    check(cudaEventRecord(start, nullptr), "cudaEventRecord");
+    body();
+    check(cudaEventRecord(stop, nullptr), "cudaEventRecord");
+    check(cudaEventSynchronize(stop), "cudaEventSynchronize");
+    float milliseconds = 0;
+    check(cudaEventElapsedTime(&milliseconds, start, stop), "cudaEventElapsedTime");
+    state.SetIterationTime(milliseconds / 1000.0);
+  }
+  check(cudaEventDestroy(start), "cudaEventDestroy");
+  check(cudaEventDestroy(stop), "cudaEventDestroy");
+}
+
+// One layer's tensors on the device, contiguous, in mamba_ssm's layouts.
+struct layer {
+  index_t batch, dim, length, state;
+  device_floats u, delta, z, out, A, B, C, D, delta_bias, last_state, checkpoints;
+  device_floats du, ddelta, dz, dA, dB, dC, dD, ddelta_bias, dh0;
+
+  layer(index_t b, index_t d, index_t L, index_t N)
+      : batch(b), dim(d), length(L), state(N),
+        u(b * d * L, 0.5f), delta(b * d * L, -1.0f), z(b * d * L, 0.3f), out(b * d * L, 0.0f), A(d * N, -1.0f),
+        B(b * N * L, 0.5f), C(b * N * L, 0.25f), D(d, 1.0f), delta_bias(d, 0.1f), last_state(b * d * N, 0.0f),
+        checkpoints(b * d * rescan::selective_scan_checkpoint_count(rescan::cuda, L) * N, 0.0f),
+        du(b * d * L, 0.0f), ddelta(b * d * L, 0.0f), dz(b * d * L, 0.0f), dA(d * N, 0.0f), dB(b * N * L, 0.0f),
+        dC(b * N * L, 0.0f), dD(d, 0.0f), ddelta_bias(d, 0.0f), dh0(b * d * N, 0.0f) {}
+
+  strided_view<float, 3> sequence(float* data) const { return rescan::make_view(data, {batch, dim, length}); }
+  strided_view<float, 4> input(float* data) const { return rescan::make_view(data, {batch, index_t(1), state, length}); }
+  strided_view<float, 3> states(float* data) const { return rescan::make_view(data, {batch, dim, state}); }
+  strided_view<float, 4> saved() const {
+    return rescan::make_view(checkpoints.data,
+                             {batch, dim, rescan::selective_scan_checkpoint_count(rescan::cuda, length), state});
+  }
+
+  rescan::selective_scan_arguments<float> arguments() const {
+    rescan::selective_scan_arguments<float> a;
+    a.u = sequence(u.data);
+    a.delta = sequence(delta.data);
+    a.z = sequence(z.data);
+    a.A = rescan::make_view(static_cast<const float*>(A.data), {dim, state});
+    a.B = strided_view<const float, 4>(input(B.data));
+    a.C = strided_view<const float, 4>(input(C.data));
+    a.D = rescan::make_view(static_cast<const float*>(D.data), dim);
+    a.delta_bias = rescan::make_view(static_cast<const float*>(delta_bias.data), dim);
+    a.delta_softplus = true;
+    return a;
+  }
+
+  rescan::selective_scan_gradients<float> gradients() const {
+    rescan::selective_scan_gradients<float> g;
+    g.du = sequence(du.data);
+    g.ddelta = sequence(ddelta.data);
+    g.dz = sequence(dz.data);
+    g.dA = rescan::make_view(dA.data, {dim, state});
+    g.dB = input(dB.data);
+    g.dC = input(dC.data);
+    g.dD = rescan::make_view(dD.data, dim);
+    g.ddelta_bias = rescan::make_view(ddelta_bias.data, dim);
+    g.dh0 = states(dh0.data);
+    return g;
+  }
+
+  double updates() const { return double(batch) * double(dim) * double(length) * double(state); }
+  // Bytes a pass must move at least: u, delta, z, out (or their gradients) per position, B and C per
+  // (batch, N, position).
+  double sequence_bytes() const { return double(batch) * double(dim) * double(length) * sizeof(float); }
+  double input_bytes() const { return double(batch) * double(state) * double(length) * sizeof(float); }
+};
+
+void report(benchmark::State& state, const layer& l, double bytes_per_call) {
+  state.counters["ns_per_update"] = benchmark::Counter(l.updates() * 1e-9, benchmark::Counter::kIsIterationInvariantRate |
+                                                                               benchmark::Counter::kInvert);
+  state.SetBytesProcessed(static_cast<std::int64_t>(double(state.iterations()) * bytes_per_call));
+  state.counters["state_updates"] = l.updates();
+}
+
+void shapes(benchmark::internal::Benchmark* bench) {
+  bench->Args({32, 384, 197, 16})->Args({32, 768, 197, 16})->Args({1, 1536, 4096, 16});
+  bench->ArgNames({"batch", "dim", "L", "N"})->UseManualTime()->Unit(benchmark::kMicrosecond);
+}
+
+void selective_scan_forward(benchmark::State& state) {
+  const layer l(state.range(0), state.range(1), state.range(2), state.range(3));
+  const auto args = l.arguments();
+  time_iterations(state, [&] {
+    rescan::selective_scan_forward(rescan::cuda, args, l.sequence(l.out.data), l.states(l.last_state.data));
+  });
+  report(state, l, 4 * l.sequence_bytes() + 2 * l.input_bytes());
+}
+BENCHMARK(selective_scan_forward)->Apply(shapes);
+
+void selective_scan_forward_checkpoints(benchmark::State& state) {
+  const layer l(state.range(0), state.range(1), state.range(2), state.range(3));
+  const auto args = l.arguments();
+  time_iterations(state, [&] {
+    rescan::selective_scan_forward(rescan::cuda, args, l.sequence(l.out.data), l.states(l.last_state.data), l.saved());
+  });
+  report(state, l, 4 * l.sequence_bytes() + 2 * l.input_bytes());
+}
+BENCHMARK(selective_scan_forward_checkpoints)->Apply(shapes);
+
+// Backward from the checkpoints the forward pass saved: reads u, delta, z, dout, B, C; writes du,
+// ddelta, dz, dB, dC.
+void selective_scan_backward(benchmark::State& state) {
+  layer l(state.range(0), state.range(1), state.range(2), state.range(3));
+  const auto args = l.arguments();
+  rescan::selective_scan_forward(rescan::cuda, args, l.sequence(l.out.data), l.states(l.last_state.data), l.saved());
+  const device_floats dout(l.batch * l.dim * l.length, 0.01f);
+  const auto g = l.gradients();
+  const strided_view<const float, 4> saved = l.saved();
+  time_iterations(state, [&] {
+    rescan::selective_scan_backward(rescan::cuda, args, l.sequence(dout.data), g, strided_view<const float, 3>{},
+                                    saved);
+  });
+  report(state, l, 7 * l.sequence_bytes() + 4 * l.input_bytes());
+}
+BENCHMARK(selective_scan_backward)->Apply(shapes);
+
+// Backward without saved checkpoints: recomputes them first (one more pass over the states).
+void selective_scan_backward_recompute(benchmark::State& state) {
+  layer l(state.range(0), state.range(1), state.range(2), state.range(3));
+  const auto args = l.arguments();
+  const device_floats dout(l.batch * l.dim * l.length, 0.01f);
+  const auto g = l.gradients();
+  time_iterations(state, [&] {
+    rescan::selective_scan_backward(rescan::cuda, args, l.sequence(dout.data), g);
+  });
+  report(state, l, 7 * l.sequence_bytes() + 4 * l.input_bytes());
+}
+BENCHMARK(selective_scan_backward_recompute)->Apply(shapes);
+
+// The decoding step: one token per (batch, channel), the (batch, dim, N) state read and written.
+void selective_state_update(benchmark::State& state) {
+  const index_t batch = state.range(0), dim = state.range(1), N = state.range(3);
+  device_floats state_buffer(batch * dim * N, 0.1f), u(batch * dim, 0.5f), delta(batch * dim, -1.0f),
+      z(batch * dim, 0.3f), out(batch * dim, 0.0f), A(dim * N, -1.0f), B(batch * N, 0.5f), C(batch * N, 0.25f),
+      D(dim, 1.0f), delta_bias(dim, 0.1f);
+  rescan::selective_state_update_arguments<float> args;
+  args.state = rescan::make_view(state_buffer.data, {batch, dim, N});
+  args.u = rescan::make_view(static_cast<const float*>(u.data), {batch, dim});
+  args.delta = rescan::make_view(static_cast<const float*>(delta.data), {batch, dim});
+  args.z = rescan::make_view(static_cast<const float*>(z.data), {batch, dim});
+  args.A = rescan::make_view(static_cast<const float*>(A.data), {dim, N});
+  args.B = rescan::make_view(static_cast<const float*>(B.data), {batch, index_t(1), N});
+  args.C = rescan::make_view(static_cast<const float*>(C.data), {batch, index_t(1), N});
+  args.D = rescan::make_view(static_cast<const float*>(D.data), dim);
+  args.delta_bias = rescan::make_view(static_cast<const float*>(delta_bias.data), dim);
+  args.delta_softplus = true;
+  const auto out_view = rescan::make_view(out.data, {batch, dim});
+  time_iterations(state, [&] { rescan::selective_state_update(rescan::cuda, args, out_view); });
+  const double updates = double(batch) * double(dim) * double(N);
+  state.counters["ns_per_update"] =
+      benchmark::Counter(updates * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  // the state read and written, u, delta, z, out
+  state.SetBytesProcessed(static_cast<std::int64_t>(double(state.iterations()) *
+                                                    (2 * updates + 4 * double(batch) * double(dim)) * sizeof(float)));
+}
+BENCHMARK(selective_state_update)
+    ->Args({64, 1536, 1, 16})
+    ->ArgNames({"batch", "dim", "L", "N"})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+}  // namespace

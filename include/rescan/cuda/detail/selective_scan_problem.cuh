@@ -1,0 +1,237 @@
+// The selective scan (S6) as the CUDA kernels see it: tuning constants, the problem's views in scan
+// order as one trivially copyable kernel argument, the scanned element (an affine pair, lifted to a
+// flagged pair when packed sequences restart the state), and the per-position math of
+// selective_scan_arguments.hpp (Δ with bias and softplus, the silu gate).
+//
+// Positions s = 0 .. L-1 are scan positions: the views handed over by the front door are already in
+// scan order (reversed along L for a reverse scan), so nothing here knows about the direction
+// except detail::selective_scan_sequences, which maps packed sequences (offsets in memory order) to scan
+// order itself.
+#pragma once
+
+#include <cstddef>
+#include <numeric>
+
+#include "rescan/core/operators.hpp"
+#include "rescan/core/view.hpp"
+#include "rescan/cuda/detail/elements.cuh"
+#include "rescan/scan/selective_scan_dispatch.hpp"
+
+namespace rescan::cuda_detail {
+
+// ---- tuning (changing these changes float results in the last bits: tiles associate sums) ----
+namespace selective_scan_tuning {
+// One block per (batch, channel) row; a tile is threads * items consecutive positions, thread i
+// holding positions i*items .. i*items + items - 1 of the tile (the blocked arrangement the block
+// scan wants). The tile is also the checkpoint interval: the backward pass recomputes one tile
+// from the state saved at its start.
+inline constexpr int threads = 128;
+inline constexpr int items = 4;
+inline constexpr index_t tile = index_t(threads) * items;
+// The decoding step (L = 1): one warp per row, this many threads per block.
+inline constexpr int step_threads = 256;
+// The backward pass sums variable dB / dC over the channels of a group without atomics: each block
+// handles a run of channels of one group one after the other and adds their contributions to its
+// own (N, L) partial in a temporary, which a second kernel sums over runs in order. Runs grow until
+// the temporary fits this many bytes (more runs = more blocks in flight, more memory).
+inline constexpr std::size_t variable_partial_bytes = std::size_t(256) << 20;
+}  // namespace selective_scan_tuning
+
+// ---- math, in T (float math for float, double for double) ------------------------------------
+RESCAN_HOST_DEVICE inline float log1p_of(float x) { return log1pf(x); }
+RESCAN_HOST_DEVICE inline double log1p_of(double x) { return log1p(x); }
+
+template <class T>
+RESCAN_HOST_DEVICE T sigmoid_of(T x) {
+  return T(1) / (T(1) + exp_of(-x));
+}
+
+// B or C at (b, d, n, s): constant (dim, N) or variable (batch, groups, N, L), channel d reading
+// group d / channels_per_group.
+template <class T>
+struct ss_input_matrix {
+  strided_view<const T, 2> constant{};
+  strided_view<const T, 4> variable{};
+  index_t channels_per_group = 1;
+  bool is_variable = false;
+
+  RESCAN_HOST_DEVICE T operator()(index_t b, index_t d, index_t n, index_t s) const {
+    return is_variable ? variable(b, d / channels_per_group, n, s) : constant(d, n);
+  }
+};
+
+template <class T>
+ss_input_matrix<T> make_input_matrix(const selective_scan_tensor<const T>& x, index_t dim) {
+  ss_input_matrix<T> result;
+  result.is_variable = x.is_variable();
+  if (result.is_variable) {
+    result.variable = x.variable();
+    result.channels_per_group = dim / x.variable().extent(1);
+  } else {
+    result.constant = x.constant();
+  }
+  return result;
+}
+
+// Where scan position s sits among packed sequences: its sequence k in scan order, the state index
+// of k (h0 / last_state / dh0 row), and whether s is the first / last position of k.
+struct ss_position {
+  index_t sequence = 0;
+  index_t state_index = 0;
+  bool begins = false;
+  bool ends = false;
+};
+
+// The largest k with begin(k) <= s: the (non-empty) sequence holding s. begin() is non-decreasing
+// in k and begin(0) = 0 (offsets are validated on the host), end(k) = begin(k + 1).
+RESCAN_HOST_DEVICE inline ss_position locate_position(const detail::selective_scan_sequences& sequences, index_t s) {
+  index_t low = 0, high = sequences.count() - 1;
+  while (low < high) {
+    const index_t middle = low + (high - low + 1) / 2;
+    if (sequences.begin(middle) <= s) {
+      low = middle;
+    } else {
+      high = middle - 1;
+    }
+  }
+  ss_position position;
+  position.sequence = low;
+  position.state_index = sequences.state_index(low, 0);
+  position.begins = sequences.begin(low) == s;
+  position.ends = sequences.end(low) == s + 1;
+  return position;
+}
+
+// Every input of one call, in scan order, as a kernel argument.
+template <class T>
+struct ss_params {
+  strided_view<const T, 3> u{}, delta{}, z{};
+  strided_view<const T, 2> A{};
+  ss_input_matrix<T> B{}, C{};
+  strided_view<const T, 1> D{}, delta_bias{};
+  strided_view<const T, 3> h0{};
+  detail::selective_scan_sequences sequences{};
+  index_t batch = 0, dim = 0, length = 0, state = 0;
+  T scale = T(1);
+  bool delta_softplus = false;
+
+  RESCAN_HOST_DEVICE bool has_z() const { return z.data() != nullptr; }
+  RESCAN_HOST_DEVICE bool has_D() const { return D.data() != nullptr; }
+
+  // Δ at (b, d, s) and dΔ/d(delta) (the softplus derivative, 1 above 20 or without softplus).
+  RESCAN_HOST_DEVICE T step(index_t b, index_t d, index_t s, T& derivative) const {
+    T raw = delta(b, d, s);
+    if (delta_bias.data() != nullptr) raw += delta_bias(d);
+    derivative = T(1);
+    if (!delta_softplus || raw > T(20)) return raw;
+    derivative = sigmoid_of(raw);
+    return log1p_of(exp_of(raw));
+  }
+
+  // The state entering a row or sequence: h0(index, d, n), or zero when h0 is not given.
+  RESCAN_HOST_DEVICE T initial(index_t index, index_t d, index_t n) const {
+    return h0.data() != nullptr ? h0(index, d, n) : T(0);
+  }
+};
+
+template <class T>
+ss_params<T> make_params(const detail::selective_scan_problem<T>& problem) {
+  ss_params<T> p;
+  p.u = problem.in.u;
+  p.delta = problem.in.delta;
+  p.z = problem.in.z;
+  p.A = problem.in.A;
+  p.B = make_input_matrix(problem.in.B, problem.dim);
+  p.C = make_input_matrix(problem.in.C, problem.dim);
+  p.D = problem.in.D;
+  p.delta_bias = problem.in.delta_bias;
+  p.h0 = problem.in.h0;
+  p.sequences = problem.sequences;
+  p.batch = problem.batch;
+  p.dim = problem.dim;
+  p.length = problem.length;
+  p.state = problem.state;
+  p.scale = problem.scale;
+  p.delta_softplus = problem.in.delta_softplus;
+  return p;
+}
+
+// ---- the scanned element ---------------------------------------------------------------------
+// Without packed sequences: affine pairs (Ā, b̄) under affine_compose, the state entering a tile
+// being the pair (1, h). With packed sequences: the pairs flagged where a sequence restarts (the
+// segmented lift of elements.cuh), so a restart discards everything before it whatever the values
+// (no 0 * inf).
+template <class T, bool Packed>
+struct ss_element;
+
+template <class T>
+struct ss_element<T, false> {
+  using type = affine_pair<T>;
+  using op_type = affine_compose;
+  RESCAN_HOST_DEVICE static type make(T a, T b, bool) { return type{a, b}; }
+  RESCAN_HOST_DEVICE static type identity() { return type{T(1), T(0)}; }
+  RESCAN_HOST_DEVICE static type from_state(T h) { return type{T(1), h}; }
+  RESCAN_HOST_DEVICE static T state(const type& x) { return x.b; }
+};
+
+template <class T>
+struct ss_element<T, true> {
+  using type = flagged<affine_pair<T>>;
+  using op_type = segmented_op<affine_compose>;
+  RESCAN_HOST_DEVICE static type make(T a, T b, bool restart) { return type{affine_pair<T>{a, b}, restart ? 1 : 0}; }
+  RESCAN_HOST_DEVICE static type identity() { return type{affine_pair<T>{T(1), T(0)}, 0}; }
+  RESCAN_HOST_DEVICE static type from_state(T h) { return type{affine_pair<T>{T(1), h}, 0}; }
+  RESCAN_HOST_DEVICE static T state(const type& x) { return x.value.b; }
+};
+
+// ---- runs of rows (backward pass) ------------------------------------------------------------
+// How the backward pass groups rows into runs (one block each). Without variable dB / dC a run is
+// one row. With them, a run is up to `length` consecutive channels of one unit (a unit: channels
+// that share their B group and their C group), so its contributions to dB / dC can be summed in
+// its own partial; runs of a unit are numbered run_in_unit = 0 .. runs_per_unit - 1.
+struct ss_runs {
+  index_t batch = 0, dim = 0;
+  index_t unit = 1;           // channels per unit
+  index_t length = 1;         // channels per run (at most unit)
+  index_t runs_per_unit = 1;  // ceil(unit / length)
+
+  RESCAN_HOST_DEVICE index_t units() const { return dim / unit; }
+  RESCAN_HOST_DEVICE index_t count() const { return batch * units() * runs_per_unit; }
+  // Run r = ((b * units + unit index) * runs_per_unit + run_in_unit): its batch row and channels.
+  RESCAN_HOST_DEVICE index_t batch_of(index_t r) const { return r / (units() * runs_per_unit); }
+  RESCAN_HOST_DEVICE index_t first_channel(index_t r) const {
+    const index_t in_batch = r % (units() * runs_per_unit);
+    return (in_batch / runs_per_unit) * unit + (in_batch % runs_per_unit) * length;
+  }
+  RESCAN_HOST_DEVICE index_t channels(index_t r) const {
+    const index_t in_unit = (r % runs_per_unit) * length;
+    return unit - in_unit < length ? unit - in_unit : length;
+  }
+};
+
+// Runs of rows for the backward kernel (ss_runs): a unit is the gcd of the channels per group of
+// the variable gradients asked for; runs grow until the partials fit the budget.
+template <class T>
+ss_runs make_runs(const detail::selective_scan_problem<T>& problem, const selective_scan_gradients<T>& gradients,
+                  std::size_t budget = selective_scan_tuning::variable_partial_bytes) {
+  ss_runs runs;
+  runs.batch = problem.batch;
+  runs.dim = problem.dim;
+  const bool variable_dB = gradients.dB.given() && gradients.dB.is_variable();
+  const bool variable_dC = gradients.dC.given() && gradients.dC.is_variable();
+  if (!variable_dB && !variable_dC) return runs;  // one row per run
+  index_t unit = 0;
+  if (variable_dB) unit = std::gcd(unit, problem.dim / gradients.dB.variable().extent(1));
+  if (variable_dC) unit = std::gcd(unit, problem.dim / gradients.dC.variable().extent(1));
+  runs.unit = unit;
+  const std::size_t tensors = (variable_dB ? 1 : 0) + (variable_dC ? 1 : 0);
+  const std::size_t full = std::size_t(problem.batch) * std::size_t(problem.dim) * std::size_t(problem.state) *
+                           std::size_t(problem.length) * sizeof(T) * tensors;
+  index_t length = static_cast<index_t>((full + budget - 1) / budget);
+  length = length < 1 ? 1 : (length > unit ? unit : length);
+  runs.length = length;
+  runs.runs_per_unit = (unit + length - 1) / length;
+  return runs;
+}
+
+}  // namespace rescan::cuda_detail

@@ -1,0 +1,254 @@
+// The selective-scan bodies on the CUDA backend, plus what the shared bodies do not reach with their
+// shapes: sequences over several tiles of the CUDA kernels (tile = checkpoint interval = 512
+// positions), packed sequences and reverse scans crossing tiles, N = 256, several channels per run
+// of the deterministic dB / dC sums, accumulated gradients, bit-identical reruns, validation errors
+// and a non-default stream.
+//
+// The harness-generic part (above the __CUDACC__ block) compiles as plain C++ too, so the block
+// code can be exercised on a host emulation of the CUDA execution model.
+#include <cstring>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bodies/selective_scan_bodies.hpp"
+#if defined(__CUDACC__)
+#include "support/cuda_harness.cuh"
+// Also through <rescan/rescan.cuh>; named here so this file does not depend on the umbrella.
+#include <rescan/cuda/selective_scan.cuh>
+#endif
+
+namespace rescan::testing {
+
+// One case's inputs and a random dout on the harness, with forward / backward passes into fresh
+// buffers (the same as selective_scan_bodies.hpp's selective_scan_run, kept here so this file
+// depends only on the committed part of the bodies).
+template <class Harness, class T>
+struct cuda_selective_scan_run {
+  selective_scan_case shape;
+  selective_scan_inputs in;
+  selective_scan_device_case<Harness, T> device;
+  decltype(Harness::upload(std::vector<T>{})) dout;
+
+  explicit cuda_selective_scan_run(const selective_scan_case& c)
+      : shape(c), in(random_selective_scan_inputs(c)), device(c, in, false),
+        dout(Harness::upload(random_uniform<T>(in.u.size(), -1.0, 1.0))) {}
+
+  std::vector<T> forward() {
+    auto out = Harness::template allocate<T>(in.u.size());
+    selective_scan_forward(Harness::backend(), device.arguments(), device.template sequence_view<T>(out.data()));
+    return Harness::download(out);
+  }
+  // du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, dh0
+  std::vector<std::vector<T>> backward() {
+    selective_scan_device_gradients<Harness, T> grads(in, shape.states());
+    selective_scan_backward(Harness::backend(), device.arguments(), device.template sequence_view<const T>(dout.data()),
+                            grads.views(device));
+    return {Harness::download(grads.du), Harness::download(grads.ddelta), Harness::download(grads.dA),
+            Harness::download(grads.dB), Harness::download(grads.dC), Harness::download(grads.dD),
+            Harness::download(grads.dz), Harness::download(grads.ddelta_bias), Harness::download(grads.dh0)};
+  }
+};
+
+// Shapes past one tile (512 positions) of the CUDA kernels.
+inline std::vector<selective_scan_case> selective_scan_tile_cases() {
+  std::vector<selective_scan_case> cases;
+  const auto add = [&](index_t batch, index_t dim, index_t L, index_t N, index_t groups) -> selective_scan_case& {
+    selective_scan_case c;
+    c.batch = batch, c.dim = dim, c.length = L, c.state = N, c.groups = groups;
+    cases.push_back(c);
+    return cases.back();
+  };
+  add(2, 3, 1100, 16, 3);
+  add(1, 2, 513, 1, 1);
+  {
+    auto& c = add(1, 2, 512, 16, 1);
+    c.h0 = false;
+    c.variable_B = false;
+  }
+  add(1, 4, 1537, 8, 2).reverse = true;
+  add(1, 3, 1300, 5, 1).offsets = {0, 500, 512, 513, 513, 1300};
+  {
+    auto& c = add(1, 2, 1030, 4, 1);
+    c.offsets = {0, 1, 511, 1025, 1030};
+    c.reverse = true;
+  }
+  add(2, 2, 700, 4, 2).variable_B = false;
+  {
+    auto& c = add(1, 1, 1024, 64, 1);
+    c.softplus = c.z = false;
+  }
+  add(1, 1, 600, 256, 1).D = false;
+  return cases;
+}
+
+TEST_CASE_TEMPLATE_DEFINE("selective scan over several tiles matches the double-precision oracle", Harness,
+                          selective_scan_tiles) {
+  const auto cases = selective_scan_tile_cases();
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    check_selective_scan_case<Harness, double>(cases[i], i % 2 == 0, i % 3 != 1);
+    check_selective_scan_case<Harness, float>(cases[i], i % 2 == 1, i % 3 == 1);
+  }
+}
+
+// The backward pass with a byte budget for the variable dB / dC partials (forward direction, no
+// dlast_state): a small budget puts several channels in one run.
+template <class Backend, class T>
+void selective_scan_backward_with_budget(const Backend& backend, const selective_scan_arguments<T>& args,
+                                         const strided_view<const T, 3>& dout,
+                                         const rescan::selective_scan_gradients<T>& gradients, std::size_t budget) {
+  detail::check_selective_scan_backward("selective_scan_backward", backend, args, dout, gradients, "dlast_state",
+                                        strided_view<const T, 3>{}, strided_view<const T, 4>{});
+  detail::selective_scan_kernels<Backend>::backward_with_budget(backend, detail::in_scan_order(args), dout,
+                                                                strided_view<const T, 3>{}, strided_view<const T, 4>{},
+                                                                gradients, budget);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("selective scan dB / dC summed over runs of several channels equal one run per channel",
+                          Harness, selective_scan_runs) {
+  const auto backend = Harness::backend();
+  for (bool constant_B : {false, true}) {
+    selective_scan_case c;
+    c.batch = 2, c.dim = 8, c.length = 600, c.state = 4, c.groups = 2;
+    c.variable_B = !constant_B;
+    INFO(Harness::name << ": " << c);
+    cuda_selective_scan_run<Harness, double> run(c);
+    const auto args = run.device.arguments();
+    const auto dout = run.device.template sequence_view<const double>(run.dout.data());
+    std::vector<std::vector<double>> results;
+    // whole budget (a run per channel), runs of 3 + 1 channels, runs of a whole group (4 channels)
+    for (std::size_t budget : {std::size_t(1) << 40, std::size_t(250000), std::size_t(1)}) {
+      selective_scan_device_gradients<Harness, double> grads(run.in, c.states());
+      selective_scan_backward_with_budget(backend, args, dout, grads.views(run.device), budget);
+      for (auto* buffer : {&grads.du, &grads.ddelta, &grads.dA, &grads.dB, &grads.dC, &grads.dh0}) {
+        results.push_back(Harness::download(*buffer));
+      }
+    }
+    for (std::size_t i = 6; i < results.size(); ++i) check_all_close(results[i], results[i % 6], tolerance{1e-12, 1e-12});
+  }
+}
+
+TEST_CASE_TEMPLATE_DEFINE("selective scan gradients accumulate when asked, and reruns give the same bits", Harness,
+                          selective_scan_accumulate) {
+  const auto backend = Harness::backend();
+  selective_scan_case c;
+  c.batch = 2, c.dim = 4, c.length = 700, c.state = 16, c.groups = 2;
+  INFO(Harness::name << ": " << c);
+  cuda_selective_scan_run<Harness, float> run(c);
+  const auto fresh = run.backward();
+  CHECK(run.backward() == fresh);  // deterministic: no atomics, fixed sums
+
+  selective_scan_device_gradients<Harness, float> grads(run.in, c.states());
+  auto views = grads.views(run.device);
+  std::vector<decltype(&grads.du)> buffers = {&grads.du, &grads.ddelta, &grads.dA, &grads.dB, &grads.dC,
+                                              &grads.dD, &grads.dz, &grads.ddelta_bias, &grads.dh0};
+  for (auto* buffer : buffers) *buffer = Harness::upload(std::vector<float>(buffer->size(), 1.0f));
+  views = grads.views(run.device);
+  views.accumulate = true;
+  selective_scan_backward(backend, run.device.arguments(),
+                          run.device.template sequence_view<const float>(run.dout.data()), views);
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    std::vector<double> expected(fresh[i].begin(), fresh[i].end());
+    for (auto& x : expected) x += 1.0;
+    check_all_close(widened(Harness::download(*buffers[i])), expected, tolerance{1e-6, 1e-6});
+  }
+}
+
+}  // namespace rescan::testing
+
+#if defined(__CUDACC__)
+namespace rescan::testing {
+
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_matches_oracle, cuda_harness);
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_checkpoints, cuda_harness);
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_step, cuda_harness);
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_bidirectional, cuda_harness);
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_packed, cuda_harness);
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_tiles, cuda_harness);
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_runs, cuda_harness);
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_accumulate, cuda_harness);
+
+// What the host checks before any kernel runs: non-finite A, bad offsets, host memory.
+TEST_CASE("cuda: selective scan rejects non-finite A, bad sequence offsets and host memory") {
+  using harness = cuda_harness;
+  selective_scan_case c;
+  c.batch = 1, c.dim = 3, c.length = 20, c.state = 4;
+  auto in = random_selective_scan_inputs(c);
+  const auto message_of = [](auto&& call) -> std::string {
+    try {
+      call();
+    } catch (const std::exception& error) {
+      return error.what();
+    }
+    return "no exception";
+  };
+  {
+    auto bad = in;
+    bad.A[std::size_t(1 * c.state + 2)] = std::numeric_limits<double>::quiet_NaN();
+    selective_scan_device_case<harness, float> device(c, bad, false);
+    auto out = harness::allocate<float>(in.u.size());
+    const auto message = message_of([&] {
+      selective_scan_forward(cuda, device.arguments(), device.template sequence_view<float>(out.data()));
+    });
+    INFO(message);
+    CHECK(message.find("A(1, 2) = nan but must be finite") != std::string::npos);
+  }
+  const std::vector<std::pair<std::vector<index_t>, std::string>> bad_offsets = {
+      {{0, 12, 7, 20}, "sequence_offsets[2] = 7 but offsets must be sorted"},
+      {{1, 20}, "sequence_offsets[0] = 1 but offsets must be sorted, start at 0"},
+      {{0, 19}, "sequence_offsets[1] = 19 but offsets must be sorted, start at 0 and end at L = 20"}};
+  for (const auto& [offsets, fragment] : bad_offsets) {
+    auto packed = c;
+    packed.offsets = offsets;
+    auto packed_in = random_selective_scan_inputs(packed);
+    selective_scan_device_case<harness, float> device(packed, packed_in, false);
+    auto out = harness::allocate<float>(in.u.size());
+    bool value_error_thrown = false;
+    std::string message;
+    try {
+      selective_scan_forward(cuda, device.arguments(), device.template sequence_view<float>(out.data()));
+    } catch (const value_error& error) {
+      value_error_thrown = true;
+      message = error.what();
+    }
+    INFO(message);
+    CHECK(value_error_thrown);
+    CHECK(message.find(fragment) != std::string::npos);
+  }
+  {
+    selective_scan_device_case<harness, float> device(c, in, false);
+    std::vector<float> host_out(in.u.size());
+    const auto message = message_of([&] {
+      selective_scan_forward(cuda, device.arguments(), make_view(host_out.data(), {c.batch, c.dim, c.length}));
+    });
+    INFO(message);
+    CHECK(message.find("out.data() is host memory") != std::string::npos);
+  }
+}
+
+TEST_CASE("cuda: selective scan on a non-default stream matches the default stream") {
+  using harness = cuda_harness;
+  selective_scan_case c;
+  c.batch = 2, c.dim = 3, c.length = 900, c.state = 16;
+  cuda_selective_scan_run<harness, float> run(c);
+  cudaStream_t stream = nullptr;
+  REQUIRE(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) == cudaSuccess);
+  const cuda_t on_stream{stream};
+  auto out = harness::allocate<float>(run.in.u.size());
+  selective_scan_forward(on_stream, run.device.arguments(), run.device.template sequence_view<float>(out.data()));
+  selective_scan_device_gradients<harness, float> grads(run.in, c.states());
+  selective_scan_backward(on_stream, run.device.arguments(),
+                          run.device.template sequence_view<const float>(run.dout.data()), grads.views(run.device));
+  REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
+  CHECK(harness::download(out) == run.forward());
+  const auto expected = run.backward();
+  CHECK(harness::download(grads.du) == expected[0]);
+  CHECK(harness::download(grads.dA) == expected[2]);
+  CHECK(harness::download(grads.dB) == expected[3]);
+  CHECK(harness::download(grads.dh0) == expected[8]);
+  REQUIRE(cudaStreamDestroy(stream) == cudaSuccess);
+}
+
+}  // namespace rescan::testing
+#endif

@@ -22,18 +22,23 @@
 
 namespace rescan::detail {
 
-// Rows of A scored per GEMM. A destination with at most 32 rows at compile time also keeps Eigen
-// from splitting the product over OpenMP threads of its own (rescan parallelizes over the batch).
+// Scores come in tiles of (32 A rows, 64 B rows), each the sum of GEMMs over 256 channels at a
+// time. A destination with at most 32 rows at compile time keeps Eigen from splitting the product
+// over OpenMP threads of its own (rescan parallelizes over the batch), and the small operands keep
+// Eigen's packed copies on the stack (larger ones are heap-allocated on every product).
 inline constexpr index_t matching_block_rows = 32;
+inline constexpr index_t matching_block_cols = 64;
+inline constexpr index_t matching_block_depth = 256;
 
 template <class S>
 struct matching_scratch {
   using row_matrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using block_matrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor, matching_block_rows, Eigen::Dynamic>;
+  using block_matrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor, matching_block_rows,
+                                     matching_block_cols>;
 
   row_matrix a_rows, b_rows;   // (count_a, C), (count_b, C), normalized
   std::vector<S> a_norms, b_norms;  // squared norms after normalization (1, or 0 for a zero row)
-  block_matrix scores;         // (<= 32, count_b)
+  block_matrix scores;         // (<= 32, <= 64), fixed capacity
   std::vector<S> node_max;
   std::vector<index_t> best_b, order, slot, cursor;
   std::vector<char> is_source, is_protected;
@@ -43,7 +48,7 @@ struct matching_scratch {
         b_rows(layout.count_b(), channels),
         a_norms(static_cast<std::size_t>(layout.count_a())),
         b_norms(static_cast<std::size_t>(layout.count_b())),
-        scores(std::min(matching_block_rows, layout.count_a()), layout.count_b()),
+        scores(matching_block_rows, matching_block_cols),
         node_max(static_cast<std::size_t>(layout.count_a())),
         best_b(static_cast<std::size_t>(layout.count_a())),
         order(static_cast<std::size_t>(layout.count_a())),
@@ -92,18 +97,21 @@ void normalize_participants(const strided_view<const M, 2>& metric, const matchi
   }
 }
 
-// Row a's best destination from its scores (score(b) for every b): the largest, lowest b on ties,
-// never a protected destination; a NaN score never wins.
+// Folds the scores of row a against B tokens [first, first + count) (score(b)) into the row's best
+// destination: the largest score, the lowest b on ties, never a protected destination; a NaN score
+// never wins (the first allowed destination is kept when no score beats it). Chunks must come in
+// increasing b; best_b[a] = -1 before the first.
 template <class S, class Score>
-void keep_best(const matching_layout& layout, index_t a, const Score& score, matching_scratch<S>& scratch) {
-  S best = -std::numeric_limits<S>::infinity();
-  index_t best_b = -1;
-  for (index_t b = 0; b < layout.count_b(); ++b) {
+void fold_best(const matching_layout& layout, index_t a, index_t first, index_t count, const Score& score,
+               matching_scratch<S>& scratch) {
+  S best = scratch.node_max[a];
+  index_t best_b = scratch.best_b[a];
+  for (index_t b = first; b < first + count; ++b) {
     if (layout.destination_protected(b)) continue;
     const S value = score(b);
-    if (best_b < 0) {  // the first allowed destination, whatever its score
+    if (best_b < 0) {
       best_b = b;
-      if (value == value) best = value;
+      best = value == value ? value : -std::numeric_limits<S>::infinity();
     } else if (value > best) {
       best = value;
       best_b = b;
@@ -115,14 +123,17 @@ void keep_best(const matching_layout& layout, index_t a, const Score& score, mat
 
 template <class S>
 void best_destinations(const matching_layout& layout, similarity kind, matching_scratch<S>& scratch) {
-  const index_t count_a = layout.count_a(), count_b = layout.count_b();
-  for (index_t a = 0; a < count_a; ++a) scratch.is_protected[a] = layout.source_protected(a) ? 1 : 0;
+  const index_t count_a = layout.count_a(), count_b = layout.count_b(), channels = scratch.a_rows.cols();
+  for (index_t a = 0; a < count_a; ++a) {
+    scratch.is_protected[a] = layout.source_protected(a) ? 1 : 0;
+    scratch.node_max[a] = -std::numeric_limits<S>::infinity();
+    scratch.best_b[a] = -1;
+  }
   if (count_b == 0) return;
   if (kind == similarity::negative_l1) {
-    const index_t channels = scratch.a_rows.cols();
     for (index_t a = 0; a < count_a; ++a) {
       const S* x = scratch.a_rows.row(a).data();
-      keep_best(layout, a, [&](index_t b) {
+      fold_best(layout, a, 0, count_b, [&](index_t b) {
         const S* y = scratch.b_rows.row(b).data();
         S distance = 0;
         for (index_t c = 0; c < channels; ++c) distance += std::abs(x[c] - y[c]);
@@ -131,20 +142,32 @@ void best_destinations(const matching_layout& layout, similarity kind, matching_
     }
     return;
   }
-  for (index_t first = 0; first < count_a; first += matching_block_rows) {
-    const index_t rows = std::min(matching_block_rows, count_a - first);
-    auto block = scratch.scores.topRows(rows);
-    block.noalias() = scratch.a_rows.middleRows(first, rows) * scratch.b_rows.transpose();
-    for (index_t i = 0; i < rows; ++i) {
-      const index_t a = first + i;
-      const S* dots = scratch.scores.row(i).data();
-      if (kind == similarity::cosine) {
-        keep_best(layout, a, [&](index_t b) { return dots[b]; }, scratch);
-      } else {
-        const S a_norm = scratch.a_norms[a];
-        keep_best(layout, a, [&](index_t b) {
-          return -std::sqrt(std::max(S(0), a_norm + scratch.b_norms[b] - S(2) * dots[b]));
-        }, scratch);
+  for (index_t first_a = 0; first_a < count_a; first_a += matching_block_rows) {
+    const index_t rows = std::min(matching_block_rows, count_a - first_a);
+    for (index_t first_b = 0; first_b < count_b; first_b += matching_block_cols) {
+      const index_t cols = std::min(matching_block_cols, count_b - first_b);
+      auto tile = scratch.scores.topLeftCorner(rows, cols);
+      for (index_t depth = 0; depth < channels; depth += matching_block_depth) {
+        const index_t width = std::min(matching_block_depth, channels - depth);
+        const auto a_part = scratch.a_rows.block(first_a, depth, rows, width);
+        const auto b_part = scratch.b_rows.block(first_b, depth, cols, width);
+        if (depth == 0) {
+          tile.noalias() = a_part * b_part.transpose();
+        } else {
+          tile.noalias() += a_part * b_part.transpose();
+        }
+      }
+      for (index_t i = 0; i < rows; ++i) {
+        const index_t a = first_a + i;
+        const S* dots = scratch.scores.row(i).data();  // dots[b - first_b]
+        if (kind == similarity::cosine) {
+          fold_best(layout, a, first_b, cols, [&](index_t b) { return dots[b - first_b]; }, scratch);
+        } else {
+          const S a_norm = scratch.a_norms[a];
+          fold_best(layout, a, first_b, cols, [&](index_t b) {
+            return -std::sqrt(std::max(S(0), a_norm + scratch.b_norms[b] - S(2) * dots[b - first_b]));
+          }, scratch);
+        }
       }
     }
   }

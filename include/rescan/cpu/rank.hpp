@@ -23,6 +23,7 @@
 #include "rescan/core/view.hpp"
 #include "rescan/cpu/detail/rank_sort.hpp"
 #include "rescan/cpu/parallel.hpp"
+#include "rescan/rank/detail/group_offsets.hpp"
 #include "rescan/rank/detail/kendall_statistics.hpp"
 #include "rescan/rank/dispatch.hpp"
 
@@ -115,10 +116,11 @@ bool any_nan(const strided_view<const X, 1>& x, const strided_view<const Y, 1>& 
 }
 
 // Tau of a short group (n <= kendall_quadratic_max) by its pairs, branch-free: the group is
-// copied into registers-sized local arrays, each pair adds the product of its two signs.
-template <class X, class Y>
+// copied into local arrays, each pair adds the product of its two signs (P - Q) and its ties.
+// Fixed > 0: the group size as a constant (the compiler unrolls the pair loops).
+template <int Fixed, class X, class Y>
 double short_group_tau(const strided_view<const X, 1>& x, const strided_view<const Y, 1>& y, kendall_variant variant) {
-  const index_t n = x.extent(0);
+  const index_t n = Fixed > 0 ? Fixed : x.extent(0);
   double xs[kendall_quadratic_max], ys[kendall_quadratic_max];
   bool nan = false;
   for (index_t i = 0; i < n; ++i) {
@@ -126,31 +128,28 @@ double short_group_tau(const strided_view<const X, 1>& x, const strided_view<con
     ys[i] = double(y(i));
     nan |= (xs[i] != xs[i]) | (ys[i] != ys[i]);
   }
-  kendall_counts counts;
-  counts.n = n;
-  counts.has_nan = nan;
-  int concordant = 0, discordant = 0, ties_x = 0, ties_y = 0, distinct_x = 0, distinct_y = 0;
-  for (index_t i = 0; i < n; ++i) {
-    int earlier_x = 0, earlier_y = 0;
+  int difference = 0, ties_x = 0, ties_y = 0;
+  for (index_t i = 1; i < n; ++i) {
     for (index_t j = 0; j < i; ++j) {
       const int sx = (xs[i] > xs[j]) - (xs[i] < xs[j]), sy = (ys[i] > ys[j]) - (ys[i] < ys[j]);
-      concordant += sx * sy > 0;
-      discordant += sx * sy < 0;
-      earlier_x += sx == 0;
-      earlier_y += sy == 0;
+      difference += sx * sy;
+      ties_x += sx == 0;
+      ties_y += sy == 0;
     }
-    ties_x += earlier_x;
-    ties_y += earlier_y;
-    distinct_x += earlier_x == 0;
-    distinct_y += earlier_y == 0;
   }
-  counts.concordant = concordant;
-  counts.discordant = discordant;
-  counts.ties_x = ties_x;
-  counts.ties_y = ties_y;
-  counts.distinct_x = distinct_x;
-  counts.distinct_y = distinct_y;
-  return kendall_tau_of(counts, variant);
+  int distinct_x = 0, distinct_y = 0;
+  if (variant == kendall_variant::c) {
+    for (index_t i = 0; i < n; ++i) {
+      bool seen_x = false, seen_y = false;
+      for (index_t j = 0; j < i; ++j) {
+        seen_x |= xs[j] == xs[i];
+        seen_y |= ys[j] == ys[i];
+      }
+      distinct_x += !seen_x;
+      distinct_y += !seen_y;
+    }
+  }
+  return kendall_tau_from(n, difference, ties_x, ties_y, distinct_x, distinct_y, nan, variant);
 }
 
 // Tau of one group on one thread: by its pairs when short, by sorting otherwise.
@@ -158,7 +157,14 @@ template <class X, class Y>
 double group_tau(const strided_view<const X, 1>& x, const strided_view<const Y, 1>& y, kendall_variant variant,
                  kendall_sort_scratch& scratch) {
   const index_t n = x.extent(0);
-  if (n <= kendall_quadratic_max) return short_group_tau(x, y, variant);
+  switch (n) {  // the common small sizes (CREAM samples 4 to 16 responses per prompt) unrolled
+    case 4: return short_group_tau<4>(x, y, variant);
+    case 5: return short_group_tau<5>(x, y, variant);
+    case 8: return short_group_tau<8>(x, y, variant);
+    case 16: return short_group_tau<16>(x, y, variant);
+    default:
+      if (n <= kendall_quadratic_max) return short_group_tau<0>(x, y, variant);
+  }
   kendall_counts counts;
   if (any_nan(x, y)) {
     counts.n = n;

@@ -13,7 +13,7 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
+#include <limits>
 
 #include "rescan/cuda/backend.cuh"
 #include "rescan/cuda/device/device_rank.cuh"

@@ -1,6 +1,8 @@
 // What every ranking front door shares: the backend hook.
 #pragma once
 
+#include <type_traits>
+
 #include "rescan/core/backend.hpp"
 #include "rescan/rank/rank_options.hpp"
 
@@ -18,5 +20,10 @@ namespace rescan::detail {
 //   consistency_rate(backend, tau (groups), per_group (groups) or empty) -> consistency_summary
 template <class Backend>
 struct rank_kernels : missing_backend<Backend> {};
+
+// The element types of x and y are arithmetic (what every ranking front door asserts).
+template <class X, class Y>
+inline constexpr bool arithmetic_pair_v =
+    std::is_arithmetic_v<std::remove_const_t<X>> && std::is_arithmetic_v<std::remove_const_t<Y>>;
 
 }  // namespace rescan::detail

@@ -17,25 +17,16 @@
 
 namespace rescan {
 
-namespace detail {
-template <class X, class Y>
-void check_rank_inputs(const char* function) {
-  static_assert(std::is_arithmetic_v<std::remove_const_t<X>> && std::is_arithmetic_v<std::remove_const_t<Y>>,
-                "rescan: ranking metrics need arithmetic element types");
-  (void)function;
-}
-}  // namespace detail
-
-// x, y: (n) with 0 <= n < 2^32. Returns tau (options.variant), its p-value (options.alternative,
+// x, y: (n) with 0 <= n < 2^31. Returns tau (options.variant), its p-value (options.alternative,
 // options.method) and the pair counts. Synchronous on every backend (the result is a host value).
 // Throws value_error for options.method = exact on data with ties.
 template <class Backend, class X, class Y>
 kendall_tau_result kendall_tau(const Backend& backend, const strided_view<X, 1>& x, const strided_view<Y, 1>& y,
                                const kendall_tau_options& options = {}) {
   constexpr const char* function = "kendall_tau";
-  detail::check_rank_inputs<X, Y>(function);
+  static_assert(detail::arithmetic_pair_v<X, Y>, "rescan::kendall_tau: x and y need arithmetic element types");
   detail::check_same_extent(function, "y", y, 0, "x", x, 0);
-  detail::check_range(function, "x.extent(0)", x.extent(0), 0, index_t(UINT32_MAX), "2^32 - 1");
+  detail::check_range(function, "x.extent(0)", x.extent(0), 0, index_t(INT32_MAX), "2^31 - 1");
   kendall_counts counts;
   if (x.extent(0) > 0) {
     counts = detail::rank_kernels<Backend>::kendall_counts(backend, strided_view<const std::remove_const_t<X>, 1>(x),
@@ -51,12 +42,12 @@ template <class Backend, class X, class Y, class R>
 void kendall_tau_batched(const Backend& backend, const strided_view<X, 2>& x, const strided_view<Y, 2>& y,
                          const strided_view<R, 1>& tau, kendall_variant variant = kendall_variant::b) {
   constexpr const char* function = "kendall_tau_batched";
-  detail::check_rank_inputs<X, Y>(function);
+  static_assert(detail::arithmetic_pair_v<X, Y>, "rescan::kendall_tau_batched: x and y need arithmetic element types");
   static_assert(std::is_floating_point_v<R>, "rescan::kendall_tau_batched: tau needs a floating-point element type");
   detail::check_extents(function, "x", x);
   detail::check_same_shape(function, "y", y, "x", x);
   detail::check_same_extent(function, "tau", tau, 0, "x", x, 0);
-  detail::check_range(function, "x.extent(1)", x.extent(1), 0, index_t(UINT32_MAX), "2^32 - 1");
+  detail::check_range(function, "x.extent(1)", x.extent(1), 0, index_t(INT32_MAX), "2^31 - 1");
   if (tau.empty()) return;
   detail::rank_kernels<Backend>::kendall_tau_batched(backend, strided_view<const std::remove_const_t<X>, 2>(x),
                                                      strided_view<const std::remove_const_t<Y>, 2>(y), tau, variant);
@@ -70,7 +61,7 @@ void kendall_tau_batched(const Backend& backend, const strided_view<X, 1>& x, co
                          const strided_view<const index_t, 1>& offsets, const strided_view<R, 1>& tau,
                          kendall_variant variant = kendall_variant::b) {
   constexpr const char* function = "kendall_tau_batched";
-  detail::check_rank_inputs<X, Y>(function);
+  static_assert(detail::arithmetic_pair_v<X, Y>, "rescan::kendall_tau_batched: x and y need arithmetic element types");
   static_assert(std::is_floating_point_v<R>, "rescan::kendall_tau_batched: tau needs a floating-point element type");
   detail::check_same_extent(function, "y", y, 0, "x", x, 0);
   detail::check_extent_not_negative(function, "offsets", offsets, 0);

@@ -17,8 +17,7 @@ template <class Backend, class X, class Y, class R>
 void spearman_rho(const Backend& backend, const strided_view<X, 2>& x, const strided_view<Y, 2>& y,
                   const strided_view<R, 1>& rho) {
   constexpr const char* function = "spearman_rho";
-  static_assert(std::is_arithmetic_v<std::remove_const_t<X>> && std::is_arithmetic_v<std::remove_const_t<Y>>,
-                "rescan::spearman_rho: x and y need arithmetic element types");
+  static_assert(detail::arithmetic_pair_v<X, Y>, "rescan::spearman_rho: x and y need arithmetic element types");
   static_assert(std::is_floating_point_v<R>, "rescan::spearman_rho: rho needs a floating-point element type");
   detail::check_extents(function, "x", x);
   detail::check_same_shape(function, "y", y, "x", x);

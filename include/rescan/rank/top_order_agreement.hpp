@@ -16,8 +16,7 @@ template <class Backend, class X, class Y, class R>
 void top_order_agreement(const Backend& backend, const strided_view<X, 2>& x, const strided_view<Y, 2>& y,
                          const strided_view<R, 1>& best, const strided_view<R, 1>& worst) {
   constexpr const char* function = "top_order_agreement";
-  static_assert(std::is_arithmetic_v<std::remove_const_t<X>> && std::is_arithmetic_v<std::remove_const_t<Y>>,
-                "rescan::top_order_agreement: x and y need arithmetic element types");
+  static_assert(detail::arithmetic_pair_v<X, Y>, "rescan::top_order_agreement: x and y need arithmetic element types");
   static_assert(std::is_floating_point_v<R>, "rescan::top_order_agreement: best and worst need a floating-point type");
   detail::check_extents(function, "x", x);
   detail::check_same_shape(function, "y", y, "x", x);

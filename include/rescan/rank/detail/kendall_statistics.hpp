@@ -73,28 +73,33 @@ RESCAN_HOST_DEVICE kendall_counts count_kendall_pairs(index_t n, const X& x, con
 // P - Q, and the number of pairs n(n-1)/2.
 RESCAN_HOST_DEVICE inline std::int64_t total_pairs(std::int64_t n) { return n * (n - 1) / 2; }
 
-// Tau of the counts: NaN when a value is NaN, n < 2, or every pair is tied in x or in y (scipy's
-// edge cases; tau-a follows tau-b there instead of reporting 0). Clipped to [-1, 1] as scipy does.
-RESCAN_HOST_DEVICE inline double kendall_tau_of(const kendall_counts& counts, kendall_variant variant) {
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  const std::int64_t pairs = total_pairs(counts.n);
-  if (counts.has_nan || counts.n < 2 || counts.ties_x == pairs || counts.ties_y == pairs) return nan;
-  const double difference = double(counts.concordant - counts.discordant);
+// Tau from what it depends on: n, P - Q, the pairs tied in x and in y, the distinct values (tau-c).
+// NaN when a value is NaN, n < 2, or every pair is tied in x or in y (scipy's edge cases; tau-a
+// follows tau-b there instead of reporting 0). Clipped to [-1, 1] as scipy does.
+RESCAN_HOST_DEVICE inline double kendall_tau_from(std::int64_t n, std::int64_t difference, std::int64_t ties_x,
+                                                  std::int64_t ties_y, std::int64_t distinct_x, std::int64_t distinct_y,
+                                                  bool has_nan, kendall_variant variant) {
+  const std::int64_t pairs = total_pairs(n);
+  if (has_nan || n < 2 || ties_x == pairs || ties_y == pairs) return std::numeric_limits<double>::quiet_NaN();
   double tau = 0;
   switch (variant) {
     case kendall_variant::a:
-      tau = difference / double(pairs);
+      tau = double(difference) / double(pairs);
       break;
     case kendall_variant::b:  // one square root of the product: symmetric in x and y to the last bit
-      tau = difference / sqrt(double(pairs - counts.ties_x) * double(pairs - counts.ties_y));
+      tau = double(difference) / sqrt(double(pairs - ties_x) * double(pairs - ties_y));
       break;
     default: {
-      const double m = double(counts.distinct_x < counts.distinct_y ? counts.distinct_x : counts.distinct_y);
-      const double n = double(counts.n);
-      tau = 2 * difference / (n * n * (m - 1) / m);
+      const double m = double(distinct_x < distinct_y ? distinct_x : distinct_y);
+      tau = 2 * double(difference) / (double(n) * double(n) * (m - 1) / m);
     }
   }
   return tau < -1 ? -1 : (tau > 1 ? 1 : tau);
+}
+
+RESCAN_HOST_DEVICE inline double kendall_tau_of(const kendall_counts& counts, kendall_variant variant) {
+  return kendall_tau_from(counts.n, counts.concordant - counts.discordant, counts.ties_x, counts.ties_y,
+                          counts.distinct_x, counts.distinct_y, counts.has_nan, variant);
 }
 
 // P(at most c of the n(n-1)/2 pairs discordant) under independence without ties, and the

@@ -154,6 +154,14 @@ TEST_CASE_TEMPLATE_DEFINE("kendall_tau reproduces scipy's published and computed
   r = harness_kendall<Harness>({1, 2, 3, 4, 5, 6}, {6, 5, 4, 3, 2, 1});
   CHECK(r.tau == doctest::Approx(-1.0).epsilon(1e-15));
   CHECK(r.pvalue == doctest::Approx(2.0 / 720).epsilon(1e-12));
+  // exact where the distribution would take too long is refused with the numbers.
+  std::vector<double> long_x(100000), long_y(100000);
+  for (std::size_t i = 0; i < long_x.size(); ++i) {
+    long_x[i] = double(i);
+    long_y[i] = double((i * 7919) % long_x.size());
+  }
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(harness_kendall<Harness>(long_x, long_y, exact), value_error,
+                                    "kendall_tau: options.method = exact but n = 100000");
   // exact on data with ties is refused, as scipy does.
   RESCAN_CHECK_THROWS_WITH_FRAGMENT(harness_kendall<Harness>(tx, ty, exact), value_error,
                                     "kendall_tau: options.method = exact but the data has ties");

@@ -163,6 +163,9 @@ inline double kendall_asymptotic_pvalue(const kendall_counts& counts, alternativ
   }
 }
 
+// The most steps (n * min(P, Q)) an exact p-value may take: a few seconds.
+inline constexpr double kendall_exact_max_work = 2e9;
+
 // tau and its p-value from the counts (NaN and NaN where tau is NaN).
 inline kendall_tau_result kendall_result_of(const char* function, const kendall_counts& counts,
                                             const kendall_tau_options& options) {
@@ -179,6 +182,12 @@ inline kendall_tau_result kendall_result_of(const char* function, const kendall_
                        " pairs tied in x, ", counts.ties_y, " in y); use automatic or asymptotic");
   }
   const std::int64_t pairs = total_pairs(counts.n);
+  if (options.method == kendall_pvalue_method::exact &&
+      double(counts.n) * double(std::min(counts.concordant, counts.discordant) + 1) > kendall_exact_max_work) {
+    raise<value_error>(function, ": options.method = exact but n = ", counts.n, " and min(P, Q) = ",
+                       std::min(counts.concordant, counts.discordant),
+                       ": the exact distribution would take n * min(P, Q) > 2e9 steps; use automatic or asymptotic");
+  }
   const bool exact = options.method == kendall_pvalue_method::exact ||
                      (options.method == kendall_pvalue_method::automatic && !ties &&
                       (counts.n <= 33 || std::min(counts.discordant, pairs - counts.discordant) <= 1));

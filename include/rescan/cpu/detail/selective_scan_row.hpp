@@ -99,9 +99,16 @@ void gather(const strided_view<const T, 1>& x, index_t t0, index_t n, T* out) {
   }
 }
 
+// out[t0 .. t0 + n) := values (or += values when accumulating).
 template <class T>
-inline void write_output(const strided_view<T, 1>& out, index_t t, T value, bool accumulate) {
-  out(t) = accumulate ? out(t) + value : value;
+void write_block_values(const strided_view<T, 1>& out, index_t t0, index_t n, const T* values, bool accumulate) {
+  T* first = out.data() + t0 * out.stride(0);
+  const index_t stride = out.stride(0);
+  if (accumulate) {
+    for (index_t i = 0; i < n; ++i) first[i * stride] += values[i];
+  } else {
+    for (index_t i = 0; i < n; ++i) first[i * stride] = values[i];
+  }
 }
 
 template <class T, int StaticP>
@@ -185,15 +192,18 @@ struct selective_scan_row_kernel {
       h.zip(A, [&](V& x, V&, int p) { state[p] = x; });
     }
     // y = Σ_n C h (the lanes of each position's vector) + D u.
-    T* y_out = y_block();
+    T* y = y_block();
     const T* u = u_block();
-    const T* ys = y_lanes();
+    sum_lanes(y_lanes(), n, y);
+    for (index_t i = 0; i < n; i += W) lanes::store(y + i, lanes::load(y + i) + row.D * lanes::load(u + i));
+  }
+
+  // sums[i] := the sum of the lanes of vector i, for n vectors (W at a time, then one by one:
+  // both give the same bits).
+  static void sum_lanes(const T* vectors, index_t n, T* sums) {
     index_t i = 0;
-    for (; i + W <= n; i += W) {
-      lanes::sum_each(ys + i * W, y_out + i);
-      lanes::store(y_out + i, lanes::load(y_out + i) + row.D * lanes::load(u + i));
-    }
-    for (; i < n; ++i) y_out[i] = lanes::sum(lanes::load(ys + i * W)) + row.D * u[i];
+    for (; i + W <= n; i += W) lanes::sum_each(vectors + i * W, sums + i);
+    for (; i < n; ++i) sums[i] = lanes::sum(lanes::load(vectors + i * W));
   }
 
   // One state vector per position. Not inlined on purpose: the state is then live only inside this
@@ -289,12 +299,8 @@ struct selective_scan_row_kernel {
         lanes::store(y + i, lanes::load(y + i) * lanes::load(z_block() + i) * lanes::load(gate_grad() + i));
       }
     }
-    T* first = out.data() + t0 * out.stride(0);
-    if (out.stride(0) == 1 && !row.accumulate_output) {
-      for (index_t i = 0; i < n; ++i) first[i] = row.scale * y[i];
-    } else {
-      for (index_t i = 0; i < n; ++i) write_output(out, t0 + i, row.scale * y[i], row.accumulate_output);
-    }
+    for (index_t i = 0; i < n; i += W) lanes::store(y + i, row.scale * lanes::load(y + i));
+    write_block_values(out, t0, n, y, row.accumulate_output);
   }
 
   void store_state(const strided_view<T, 3>& states, index_t s, const V* h) const {
@@ -311,11 +317,8 @@ struct selective_scan_row_kernel {
     const int P = vectors();
     const index_t Np = padded();
     const bool has_z = row.z.data() != nullptr;
-    V A[max_P], dA[max_P], dB[max_P], dC[max_P], dh[max_P], h[max_P];
-    for (int p = 0; p < P; ++p) {
-      A[p] = lanes::load(row.A + p * W);
-      dA[p] = dB[p] = dC[p] = V{};
-    }
+    V dA[max_P], dB[max_P], dC[max_P], dh[max_P], h[max_P];
+    for (int p = 0; p < P; ++p) dA[p] = dB[p] = dC[p] = V{};
     T dD = T(0), dbias = T(0);
     for (index_t k = row.sequences.count() - 1; k >= 0; --k) {
       const index_t begin = row.sequences.begin(k), end = row.sequences.end(k);
@@ -332,60 +335,49 @@ struct selective_scan_row_kernel {
         }
         prepare<true>(t0, n);
         recur<true>(t0, n, h);
-        // The output side: gy = dout * scale * silu(z), dz, dD.
+        // The output side: gy = dout * scale * silu(z), dz (written over y), dD.
         T* gy = dout_block();
-        const T* y = y_block();
+        T* y = y_block();
         const T* u = u_block();
-        if (has_z) load_gate(t0, n);
-        for (index_t i = 0; i < n; ++i) {
-          const T g_out = dout(t0 + i) * row.scale;
-          if (has_z) {
-            const T z = z_block()[i], sigmoid = gate_grad()[i];
-            if (g.dz.data() != nullptr) {
-              write_output(g.dz, t0 + i, g_out * y[i] * sigmoid * (T(1) + z * (T(1) - sigmoid)), g.accumulate);
-            }
-            gy[i] = g_out * z * sigmoid;
-          } else {
-            gy[i] = g_out;
+        gather(dout, t0, n, gy);
+        for (index_t i = n; i < ((n + W - 1) / W) * W; ++i) gy[i] = T(0);
+        if (has_z) {
+          load_gate(t0, n);
+          for (index_t i = 0; i < n; i += W) {
+            const V g_out = lanes::load(gy + i) * row.scale, z = lanes::load(z_block() + i);
+            const V sigmoid = lanes::load(gate_grad() + i);
+            lanes::store(y + i, g_out * lanes::load(y + i) * sigmoid * (T(1) + z * (T(1) - sigmoid)));
+            lanes::store(gy + i, g_out * z * sigmoid);
           }
+          if (g.dz.data() != nullptr) write_block_values(g.dz, t0, n, static_cast<const T*>(y), g.accumulate);
+        } else {
+          for (index_t i = 0; i < n; i += W) lanes::store(gy + i, lanes::load(gy + i) * row.scale);
         }
         for (index_t i = n - 1; i >= 0; --i) dD += gy[i] * u[i];
-        // The reverse recurrence over the block.
-        const T* dt = delta_block();
-        const T* du = delta_u();
-        for (index_t i = n - 1; i >= 0; --i) {
-          const index_t t = t0 + i;
-          const T* B = row.B + t * row.B_step;
-          const T* C = row.C + t * row.C_step;
-          const V grad_y = lanes::broadcast(gy[i]), step = lanes::broadcast(dt[i]), input = lanes::broadcast(du[i]);
-          V s1{}, s2{};
-          for (int p = 0; p < P; ++p) {
-            const V decay = lanes::load(decays() + i * Np + p * W);
-            const V after = lanes::load(states_after() + i * Np + p * W);
-            dh[p] += grad_y * lanes::load(C + p * W);
-            const V q = dh[p] * decay * lanes::load(states_before() + i * Np + p * W);
-            s1 += dh[p] * lanes::load(B + p * W);
-            s2 += A[p] * q;
-            dA[p] += step * q;
-            const V dB_t = dh[p] * input, dC_t = grad_y * after;
-            if (g.constant_B) dB[p] += dB_t;
-            else if (g.dB) lanes::store(g.dB + t * Np + p * W, lanes::load(g.dB + t * Np + p * W) + dB_t);
-            if (g.constant_C) dC[p] += dC_t;
-            else if (g.dC) lanes::store(g.dC + t * Np + p * W, lanes::load(g.dC + t * Np + p * W) + dC_t);
-            dh[p] *= decay;
-          }
-          lanes::store(s1_lanes() + i * W, s1);
-          lanes::store(s2_lanes() + i * W, s2);
+        // The reverse recurrence over the block, then du and dΔ from its per-lane sums.
+        if constexpr (StaticP == 1) {
+          carry c{dh[0], dA[0], dB[0], dC[0]};
+          c = reverse_one_vector(t0, n, c, g);
+          dh[0] = c.dh, dA[0] = c.dA, dB[0] = c.dB, dC[0] = c.dC;
+        } else {
+          reverse_vectors(t0, n, dh, dA, dB, dC, g);
         }
+        T* s1 = y_block();  // y is no longer needed
+        T* s2 = z_block();
+        sum_lanes(s1_lanes(), n, s1);
+        sum_lanes(s2_lanes(), n, s2);
         const T* slope = softplus_slope();
-        for (index_t i = n - 1; i >= 0; --i) {
-          const T s1 = lanes::sum(lanes::load(s1_lanes() + i * W));
-          const T s2 = lanes::sum(lanes::load(s2_lanes() + i * W));
-          if (g.du.data() != nullptr) write_output(g.du, t0 + i, dt[i] * s1 + row.D * gy[i], g.accumulate);
-          const T d_delta = (u[i] * s1 + s2) * slope[i];
-          if (g.ddelta.data() != nullptr) write_output(g.ddelta, t0 + i, d_delta, g.accumulate);
-          dbias += d_delta;
+        const T* dt = delta_block();
+        T* d_delta = s2;
+        T* d_u = s1;
+        for (index_t i = 0; i < n; i += W) {
+          const V sum1 = lanes::load(s1 + i);
+          lanes::store(d_delta + i, (lanes::load(u + i) * sum1 + lanes::load(s2 + i)) * lanes::load(slope + i));
+          lanes::store(d_u + i, lanes::load(dt + i) * sum1 + row.D * lanes::load(gy + i));
         }
+        for (index_t i = n - 1; i >= 0; --i) dbias += d_delta[i];
+        if (g.du.data() != nullptr) write_block_values(g.du, t0, n, d_u, g.accumulate);
+        if (g.ddelta.data() != nullptr) write_block_values(g.ddelta, t0, n, d_delta, g.accumulate);
         t1 = t0;
       }
       if (g.dh0.data() != nullptr) store_state(g.dh0, s, dh);
@@ -398,6 +390,71 @@ struct selective_scan_row_kernel {
       }
       g.parameters[3 * Np] = dD;
       g.parameters[3 * Np + 1] = dbias;
+    }
+  }
+
+  // The carries of the reverse recurrence for one state vector: dL/dh, and the sums for dA and
+  // (when constant) dB and dC.
+  struct carry {
+    V dh, dA, dB, dC;
+  };
+
+  // One position of the reverse recurrence for one state vector: B, C (and the dB / dC partial
+  // sums when they vary) at this position and vector, `at` the vector's offset in the saved block.
+  // Adds this vector's terms of Σ_n dh B (s1) and Σ_n A dh Ā h_{t-1} (s2).
+  void reverse_position(const T* B, const T* C, T* dB_t, T* dC_t, index_t at, const V& A, const V& grad_y,
+                        const V& step, const V& input, carry& c, V& s1, V& s2,
+                        const selective_scan_row_gradients<T>& g) const {
+    const V decay = lanes::load(decays() + at);
+    c.dh += grad_y * lanes::load(C);
+    const V q = c.dh * decay * lanes::load(states_before() + at);
+    s1 += c.dh * lanes::load(B);
+    s2 += A * q;
+    c.dA += step * q;
+    const V dB = c.dh * input, dC = grad_y * lanes::load(states_after() + at);
+    if (g.constant_B) c.dB += dB;
+    else if (dB_t) lanes::store(dB_t, lanes::load(dB_t) + dB);
+    if (g.constant_C) c.dC += dC;
+    else if (dC_t) lanes::store(dC_t, lanes::load(dC_t) + dC);
+    c.dh *= decay;
+  }
+
+  // The reverse recurrence over positions [t0, t0 + n) of a saved block, one state vector. Not
+  // inlined, for the same reason as recur_one_vector: the carries stay in registers.
+  RESCAN_NOINLINE carry reverse_one_vector(index_t t0, index_t n, carry c, const selective_scan_row_gradients<T>& g) const {
+    const V A = lanes::load(row.A);
+    for (index_t i = n - 1; i >= 0; --i) {
+      const index_t t = t0 + i;
+      V s1{}, s2{};
+      reverse_position(row.B + t * row.B_step, row.C + t * row.C_step, g.dB ? g.dB + t * W : nullptr,
+                       g.dC ? g.dC + t * W : nullptr, i * W, A, lanes::broadcast(dout_block()[i]),
+                       lanes::broadcast(delta_block()[i]), lanes::broadcast(delta_u()[i]), c, s1, s2, g);
+      lanes::store(s1_lanes() + i * W, s1);
+      lanes::store(s2_lanes() + i * W, s2);
+    }
+    return c;
+  }
+
+  // The same for P state vectors, carries in memory.
+  RESCAN_NOINLINE void reverse_vectors(index_t t0, index_t n, V* dh, V* dA, V* dB, V* dC,
+                                       const selective_scan_row_gradients<T>& g) const {
+    const int P = vectors();
+    const index_t Np = padded();
+    for (index_t i = n - 1; i >= 0; --i) {
+      const index_t t = t0 + i;
+      const V grad_y = lanes::broadcast(dout_block()[i]), step = lanes::broadcast(delta_block()[i]);
+      const V input = lanes::broadcast(delta_u()[i]);
+      V s1{}, s2{};
+      for (int p = 0; p < P; ++p) {
+        carry c{dh[p], dA[p], dB[p], dC[p]};
+        const index_t lane = p * W;
+        reverse_position(row.B + t * row.B_step + lane, row.C + t * row.C_step + lane,
+                         g.dB ? g.dB + t * Np + lane : nullptr, g.dC ? g.dC + t * Np + lane : nullptr, i * Np + lane,
+                         lanes::load(row.A + lane), grad_y, step, input, c, s1, s2, g);
+        dh[p] = c.dh, dA[p] = c.dA, dB[p] = c.dB, dC[p] = c.dC;
+      }
+      lanes::store(s1_lanes() + i * W, s1);
+      lanes::store(s2_lanes() + i * W, s2);
     }
   }
 

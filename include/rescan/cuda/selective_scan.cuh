@@ -100,11 +100,13 @@ template <class T, bool Packed>
 void launch_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 3>& out, bool accumulate_output,
                                    const strided_view<T, 3>& last_state, const strided_view<T, 4>& checkpoints,
                                    cudaStream_t stream, const char* function) {
-  constexpr int threads = selective_scan_tuning::threads, items = selective_scan_tuning::items;
+  constexpr int items = selective_scan_tuning::items;
   const index_t rows = p.batch * p.dim;
   if (rows == 0) return;
-  selective_scan_forward_kernel<T, Packed, threads, items>
-      <<<grid_for_items(rows), threads, 0, stream>>>(p, out, accumulate_output, last_state, checkpoints);
+  selective_scan_tuning::with_block_threads(p.length, [&](auto threads) {
+    selective_scan_forward_kernel<T, Packed, decltype(threads)::value, items>
+        <<<grid_for_items(rows), decltype(threads)::value, 0, stream>>>(p, out, accumulate_output, last_state, checkpoints);
+  });
   check_launch(function, "selective_scan_forward_kernel");
 }
 
@@ -135,9 +137,12 @@ strided_view<T, 2> as_column(const strided_view<T, 1>& v) {
 template <class T, bool Packed>
 void launch_selective_scan_backward(const ss_params<T>& p, const ss_backward_outputs<T>& g, const ss_runs& runs,
                                     cudaStream_t stream, const char* function) {
-  constexpr int threads = selective_scan_tuning::threads, items = selective_scan_tuning::items;
+  constexpr int items = selective_scan_tuning::items;
   if (runs.count() == 0) return;
-  selective_scan_backward_kernel<T, Packed, threads, items><<<grid_for_items(runs.count()), threads, 0, stream>>>(p, g, runs);
+  selective_scan_tuning::with_block_threads(p.length, [&](auto threads) {
+    selective_scan_backward_kernel<T, Packed, decltype(threads)::value, items>
+        <<<grid_for_items(runs.count()), decltype(threads)::value, 0, stream>>>(p, g, runs);
+  });
   check_launch(function, "selective_scan_backward_kernel");
 }
 

@@ -8,7 +8,7 @@
 // carried from tile to tile. The exclusive result at a position is the state before it; the
 // thread finishes h_s = Ā_s h_{s-1} + b̄_s itself and adds C_s h_s to y_s. Padding after the last
 // position is the identity (1, 0), so the carry after the last tile is the final state.
-// Checkpoint k is the carried state entering tile k (h0 or 0 for tile 0).
+// Checkpoint k is the carried state entering position k * interval (h0 or 0 for k = 0).
 //
 // Backward (backward_row): tiles from last to first. Here thread i holds the tile REVERSED
 // (position tile-1 - (i*Items + j)), so that cub::BlockScan, which scans in thread order, runs the
@@ -103,6 +103,11 @@ struct block_selective_scan {
   using scan_type = cub::BlockScan<element, Threads>;
   using reduce_type = cub::BlockReduce<ss_sum3<T>, Threads>;
   static constexpr index_t tile = index_t(Threads) * Items;
+  // Checkpoints are saved every `interval` positions. The forward pass may run smaller tiles (it
+  // saves at the tiles that start a checkpoint interval); the backward pass recomputes a tile from
+  // the checkpoint at its start, so it runs tiles of the interval, or one tile holding all of L.
+  static constexpr index_t interval = selective_scan_tuning::tile;
+  static_assert(interval % tile == 0, "a tile divides the checkpoint interval");
   static constexpr index_t max_state = selective_scan_max_state;
 
   struct ForwardStorage {
@@ -152,8 +157,9 @@ struct block_selective_scan {
     const index_t tiles = (L + tile - 1) / tile;
     for (index_t k = 0; k < tiles; ++k) {
       const index_t tile_begin = k * tile;
-      if (checkpoints.data() != nullptr) {
-        for (index_t n = thread; n < N; n += Threads) checkpoints(b, d, k, n) = temp.carry[n];
+      if (checkpoints.data() != nullptr && tile_begin % interval == 0) {
+        const index_t saved = tile_begin / interval;
+        for (index_t n = thread; n < N; n += Threads) checkpoints(b, d, saved, n) = temp.carry[n];
       }
       bool valid[Items];
       T u[Items], step[Items], y[Items];
@@ -235,7 +241,8 @@ struct block_selective_scan {
 
   // ---- backward --------------------------------------------------------------------------------
   // run: the index of the partial row for variable dB / dC; first_in_run: this row writes it (the
-  // others add). Every thread of the block must call it.
+  // others add). Needs tile == interval or L <= tile (each tile starts at a checkpoint). Every
+  // thread of the block must call it.
   __device__ static void backward_row(BackwardStorage& temp, const ss_params<T>& p, index_t row,
                                       const ss_backward_outputs<T>& g, index_t run, bool first_in_run) {
     const int thread = static_cast<int>(threadIdx.x);
@@ -321,7 +328,7 @@ struct block_selective_scan {
           element x[Items], before[Items];
 #pragma unroll
           for (int j = 0; j < Items; ++j) x[j] = temp.exchange[index_t(thread) * Items + j];
-          ss_fixed_prefix<traits> prefix{traits::from_state(g.checkpoints(b, d, k, n))};
+          ss_fixed_prefix<traits> prefix{traits::from_state(g.checkpoints(b, d, tile_begin / interval, n))};
           scan_type(temp.cub.scan).ExclusiveScan(x, before, op, prefix);
 #pragma unroll
           for (int j = 0; j < Items; ++j) temp.states[index_t(thread) * Items + j] = traits::state(before[j]);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 #include <numeric>
 
 #include "rescan/core/operators.hpp"
@@ -28,6 +29,19 @@ namespace selective_scan_tuning {
 inline constexpr int threads = 128;
 inline constexpr int items = 4;
 inline constexpr index_t tile = index_t(threads) * items;
+// Short sequences (Vim's 197 tokens) run in one smaller tile: one warp for L <= 128, two for
+// L <= 256, so fewer threads idle and more rows share an SM. Calls `body` with the thread count
+// (std::integral_constant) for a sequence of length L.
+template <class Body>
+void with_block_threads(index_t length, const Body& body) {
+  if (length <= 32 * items) {
+    body(std::integral_constant<int, 32>{});
+  } else if (length <= 64 * items) {
+    body(std::integral_constant<int, 64>{});
+  } else {
+    body(std::integral_constant<int, threads>{});
+  }
+}
 // The decoding step (L = 1): one warp per row, this many threads per block.
 inline constexpr int step_threads = 256;
 // The backward pass sums variable dB / dC over the channels of a group without atomics: each block

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "rescan/core/backend.hpp"
+#include "rescan/core/checks.hpp"
 #include "rescan/rank/rank_options.hpp"
 
 namespace rescan::detail {
@@ -20,6 +21,14 @@ namespace rescan::detail {
 //   consistency_rate(backend, tau (groups), per_group (groups) or empty) -> consistency_summary
 template <class Backend>
 struct rank_kernels : missing_backend<Backend> {};
+
+// The shapes every per-group metric takes: x (groups, n), y the same, out (groups).
+template <class X, class Y, class Out>
+void check_group_pairs(const char* function, const X& x, const Y& y, const char* out_name, const Out& out) {
+  check_extents(function, "x", x);
+  check_same_shape(function, "y", y, "x", x);
+  check_same_extent(function, out_name, out, 0, "x", x, 0);
+}
 
 // The element types of x and y are arithmetic (what every ranking front door asserts).
 template <class X, class Y>

@@ -44,9 +44,7 @@ void kendall_tau_batched(const Backend& backend, const strided_view<X, 2>& x, co
   constexpr const char* function = "kendall_tau_batched";
   static_assert(detail::arithmetic_pair_v<X, Y>, "rescan::kendall_tau_batched: x and y need arithmetic element types");
   static_assert(std::is_floating_point_v<R>, "rescan::kendall_tau_batched: tau needs a floating-point element type");
-  detail::check_extents(function, "x", x);
-  detail::check_same_shape(function, "y", y, "x", x);
-  detail::check_same_extent(function, "tau", tau, 0, "x", x, 0);
+  detail::check_group_pairs(function, x, y, "tau", tau);
   detail::check_range(function, "x.extent(1)", x.extent(1), 0, index_t(INT32_MAX), "2^31 - 1");
   if (tau.empty()) return;
   detail::rank_kernels<Backend>::kendall_tau_batched(backend, strided_view<const std::remove_const_t<X>, 2>(x),

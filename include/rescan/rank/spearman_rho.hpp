@@ -19,9 +19,7 @@ void spearman_rho(const Backend& backend, const strided_view<X, 2>& x, const str
   constexpr const char* function = "spearman_rho";
   static_assert(detail::arithmetic_pair_v<X, Y>, "rescan::spearman_rho: x and y need arithmetic element types");
   static_assert(std::is_floating_point_v<R>, "rescan::spearman_rho: rho needs a floating-point element type");
-  detail::check_extents(function, "x", x);
-  detail::check_same_shape(function, "y", y, "x", x);
-  detail::check_same_extent(function, "rho", rho, 0, "x", x, 0);
+  detail::check_group_pairs(function, x, y, "rho", rho);
   if (rho.empty()) return;
   detail::rank_kernels<Backend>::spearman_rho(backend, strided_view<const std::remove_const_t<X>, 2>(x),
                                               strided_view<const std::remove_const_t<Y>, 2>(y), rho);

@@ -18,9 +18,7 @@ void top_order_agreement(const Backend& backend, const strided_view<X, 2>& x, co
   constexpr const char* function = "top_order_agreement";
   static_assert(detail::arithmetic_pair_v<X, Y>, "rescan::top_order_agreement: x and y need arithmetic element types");
   static_assert(std::is_floating_point_v<R>, "rescan::top_order_agreement: best and worst need a floating-point type");
-  detail::check_extents(function, "x", x);
-  detail::check_same_shape(function, "y", y, "x", x);
-  detail::check_same_extent(function, "best", best, 0, "x", x, 0);
+  detail::check_group_pairs(function, x, y, "best", best);
   detail::check_same_extent(function, "worst", worst, 0, "x", x, 0);
   if (best.empty()) return;
   detail::rank_kernels<Backend>::top_order_agreement(backend, strided_view<const std::remove_const_t<X>, 2>(x),

@@ -16,6 +16,7 @@
 
 #include "rescan/cpu/parallel.hpp"
 #include "rescan/cpu/detail/selective_scan_row.hpp"
+#include "rescan/cpu/detail/selective_scan_step.hpp"
 #include "rescan/scan/selective_scan_dispatch.hpp"
 
 namespace rescan::detail {
@@ -207,6 +208,11 @@ struct selective_scan_kernels<cpu_t> {
     check_selective_scan_values(problem);
     const cpu_team team = team_of(backend);
     const selective_scan_packing<T> packing(team, problem, math_lanes<T>::width);
+    if (problem.length == 1 && !problem.sequences.packed() && checkpoints.data() == nullptr) {
+      const auto row_of = [&](index_t b, index_t d) { return make_selective_scan_row(problem, packing, b, d); };
+      selective_scan_single_position(team, problem, row_of, packing.vectors, out, last_state);
+      return;
+    }
     const index_t N = problem.state;
     selective_scan_forward_rows(team, problem, packing, out, last_state, [&](index_t b, index_t d) {
       return [&checkpoints, b, d, N](index_t c, const T* h) {

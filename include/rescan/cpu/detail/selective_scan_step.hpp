@@ -1,0 +1,69 @@
+// The selective scan of sequences of length 1 (a decoding step) on the CPU. The row kernel's
+// per-row set-up would cost more than the step itself, so the per-position work (softplus, the
+// gate) is done for W channels at once, and each channel then updates its state vectors. The
+// arithmetic is the row kernel's, operation for operation, so a step gives the same bits as the
+// forward pass at that position.
+#pragma once
+
+#include <algorithm>
+
+#include "rescan/cpu/detail/selective_scan_row.hpp"
+#include "rescan/cpu/parallel.hpp"
+
+namespace rescan::detail {
+
+// problem.length == 1, no packed sequences. row_of(b, d) gives the row kernel's inputs of row
+// (b, d) (A, B and C packed). out: (batch, dim, 1) or absent; last_state: (batch, dim, N) or absent.
+template <class T, class RowOf>
+void selective_scan_single_position(const cpu_team& team, const selective_scan_problem<T>& problem,
+                                    const RowOf& row_of, int vectors, const strided_view<T, 3>& out,
+                                    const strided_view<T, 3>& last_state) {
+  using lanes = math_lanes<T>;
+  using V = typename lanes::vector;
+  constexpr int W = lanes::width;
+  const index_t groups = (problem.dim + W - 1) / W;
+  const auto& in = problem.in;
+  parallel_for(team, problem.batch * groups, [&](index_t item) {
+    const index_t b = item / groups, first = (item % groups) * W, count = std::min<index_t>(W, problem.dim - first);
+    alignas(64) T step[W] = {}, u[W] = {}, z[W] = {}, gate[W] = {}, bias[W] = {};
+    for (index_t c = 0; c < count; ++c) {
+      step[c] = in.delta(b, first + c, 0);
+      u[c] = in.u(b, first + c, 0);
+      if (in.delta_bias.data() != nullptr) bias[c] = in.delta_bias(first + c);
+      if (in.z.data() != nullptr) z[c] = in.z(b, first + c, 0);
+    }
+    const V raw = lanes::load(step) + lanes::load(bias);
+    lanes::store(step, in.delta_softplus ? vector_softplus<T>(raw) : raw);
+    if (in.z.data() != nullptr) lanes::store(gate, vector_sigmoid<T>(lanes::load(z)));
+    alignas(64) T input[W];
+    lanes::store(input, lanes::load(step) * lanes::load(u));
+
+    for (index_t c = 0; c < count; ++c) {
+      const index_t d = first + c;
+      const selective_scan_row<T> row = row_of(b, d);
+      alignas(64) T h[selective_scan_max_state + 64] = {};
+      if (in.h0.data() != nullptr) {
+        for (index_t n = 0; n < problem.state; ++n) h[n] = in.h0(b, d, n);
+      }
+      V y{};
+      for (int p = 0; p < vectors; ++p) {
+        const V decay = vector_exp2<T>(lanes::broadcast(step[c]) * lanes::load(row.A_log2e + p * W));
+        const V state = decay * lanes::load(h + p * W) + lanes::broadcast(input[c]) * lanes::load(row.B + p * W);
+        y += lanes::load(row.C + p * W) * state;
+        lanes::store(h + p * W, state);
+      }
+      // As the row kernel: y = lane sum + D u, then y z sigmoid(z), then scale (vectors of one lane).
+      T value = lanes::sum(y) + row.D * u[c];
+      if (in.z.data() != nullptr) value = value * z[c] * gate[c];
+      if (out.data() != nullptr) {
+        T& target = out(b, d, 0);
+        target = problem.accumulate_output ? target + problem.scale * value : problem.scale * value;
+      }
+      if (last_state.data() != nullptr) {
+        for (index_t n = 0; n < problem.state; ++n) last_state(b, d, n) = h[n];
+      }
+    }
+  });
+}
+
+}  // namespace rescan::detail

@@ -129,6 +129,62 @@ TEST_CASE_TEMPLATE_DEFINE("selective scan dB / dC summed over runs of several ch
   }
 }
 
+TEST_CASE_TEMPLATE_DEFINE("selective scan with B and C in different numbers of groups", Harness,
+                          selective_scan_mixed_groups) {
+  // B in 2 groups, C in 4 groups whose pairs repeat the 2 groups of a C in 2 groups: the same scan,
+  // so outputs and every gradient but dC match, and dC in 4 groups sums pairwise to dC in 2 groups.
+  // The backward runs then hold 2 channels (the gcd of 4 and 2 channels per group).
+  const auto backend = Harness::backend();
+  selective_scan_case c;
+  c.batch = 2, c.dim = 8, c.length = 300, c.state = 4, c.groups = 2;
+  INFO(Harness::name << ": " << c);
+  cuda_selective_scan_run<Harness, double> run(c);
+  const index_t B = c.batch, N = c.state, L = c.length;
+  std::vector<double> C4(std::size_t(B * 4 * N * L));
+  for (index_t b = 0; b < B; ++b)
+    for (index_t g = 0; g < 4; ++g)
+      for (index_t n = 0; n < N; ++n)
+        for (index_t t = 0; t < L; ++t)
+          C4[std::size_t(((b * 4 + g) * N + n) * L + t)] = run.in.C[std::size_t(((b * 2 + g / 2) * N + n) * L + t)];
+  auto C4_device = Harness::upload(C4);
+  const auto args2 = run.device.arguments();
+  auto args4 = args2;
+  args4.C = make_view<const double>(C4_device.data(), {B, index_t(4), N, L});
+
+  auto out2 = Harness::template allocate<double>(run.in.u.size());
+  auto out4 = Harness::template allocate<double>(run.in.u.size());
+  selective_scan_forward(backend, args2, run.device.template sequence_view<double>(out2.data()));
+  selective_scan_forward(backend, args4, run.device.template sequence_view<double>(out4.data()));
+  check_all_close(Harness::download(out4), Harness::download(out2), tolerance{1e-12, 1e-12});
+
+  const auto dout = run.device.template sequence_view<const double>(run.dout.data());
+  selective_scan_device_gradients<Harness, double> g2(run.in, c.states());
+  selective_scan_backward(backend, args2, dout, g2.views(run.device));
+  const auto dC2 = Harness::download(g2.dC);
+  for (std::size_t budget : {std::size_t(1) << 40, std::size_t(1)}) {
+    selective_scan_device_gradients<Harness, double> g4(run.in, c.states());
+    auto dC4 = Harness::template allocate<double>(C4.size());
+    auto views = g4.views(run.device);
+    views.dC = make_view(dC4.data(), {B, index_t(4), N, L});
+    selective_scan_backward_with_budget(backend, args4, dout, views, budget);
+    check_all_close(Harness::download(g4.du), Harness::download(g2.du), tolerance{1e-12, 1e-12});
+    check_all_close(Harness::download(g4.ddelta), Harness::download(g2.ddelta), tolerance{1e-12, 1e-12});
+    check_all_close(Harness::download(g4.dA), Harness::download(g2.dA), tolerance{1e-12, 1e-12});
+    check_all_close(Harness::download(g4.dB), Harness::download(g2.dB), tolerance{1e-12, 1e-12});
+    check_all_close(Harness::download(g4.dh0), Harness::download(g2.dh0), tolerance{1e-12, 1e-12});
+    const auto got = Harness::download(dC4);
+    std::vector<double> paired(dC2.size());
+    for (index_t b = 0; b < B; ++b)
+      for (index_t g = 0; g < 2; ++g)
+        for (index_t n = 0; n < N; ++n)
+          for (index_t t = 0; t < L; ++t) {
+            const auto at4 = [&](index_t g4) { return got[std::size_t(((b * 4 + g4) * N + n) * L + t)]; };
+            paired[std::size_t(((b * 2 + g) * N + n) * L + t)] = at4(2 * g) + at4(2 * g + 1);
+          }
+    check_all_close(paired, dC2, tolerance{1e-12, 1e-12});
+  }
+}
+
 TEST_CASE_TEMPLATE_DEFINE("selective scan gradients accumulate when asked, and reruns give the same bits", Harness,
                           selective_scan_accumulate) {
   const auto backend = Harness::backend();
@@ -167,6 +223,7 @@ TEST_CASE_TEMPLATE_INVOKE(selective_scan_bidirectional, cuda_harness);
 TEST_CASE_TEMPLATE_INVOKE(selective_scan_packed, cuda_harness);
 TEST_CASE_TEMPLATE_INVOKE(selective_scan_tiles, cuda_harness);
 TEST_CASE_TEMPLATE_INVOKE(selective_scan_runs, cuda_harness);
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_mixed_groups, cuda_harness);
 TEST_CASE_TEMPLATE_INVOKE(selective_scan_accumulate, cuda_harness);
 
 // What the host checks before any kernel runs: non-finite A, bad offsets, host memory.

@@ -168,6 +168,9 @@ inline std::vector<selective_scan_case> selective_scan_cases() {
     c.offsets = {0, 66};
     c.h0 = false;
   }
+  // Long rows, fewer than the threads: backends may split a row across threads.
+  add(1, 2, 700, 4, 1);
+  add(1, 1, 600, 16, 1).offsets = {0, 100, 100, 300, 600, 600};
   return cases;
 }
 

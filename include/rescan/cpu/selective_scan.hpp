@@ -167,6 +167,45 @@ void selective_scan_forward_rows(const cpu_team& team, const selective_scan_prob
   });
 }
 
+// Fewer rows than threads: each row's states are run first, one row per thread, saving a checkpoint
+// every block; then the outputs of every part of every row are computed in parallel from those
+// checkpoints. The arithmetic is the one-pass kernel's, so the results are the same bits.
+template <class T, class RowCheckpoint>
+void selective_scan_forward_split_rows(const cpu_team& team, const selective_scan_problem<T>& problem,
+                                       const selective_scan_packing<T>& packing, const strided_view<T, 3>& out,
+                                       const strided_view<T, 3>& last_state, const RowCheckpoint& checkpoint) {
+  const index_t rows = problem.batch * problem.dim, Np = packing.padded;
+  const index_t blocks = (problem.length + selective_scan_block - 1) / selective_scan_block;
+  std::vector<T> saved(std::size_t(rows * blocks * Np));
+  selective_scan_forward_rows(team, problem, packing, strided_view<T, 3>{}, strided_view<T, 3>{},
+                              [&](index_t b, index_t d) {
+                                const auto user = checkpoint(b, d);
+                                T* row_saved = saved.data() + (b * problem.dim + d) * blocks * Np;
+                                return [user, row_saved, Np](index_t c, const T* h) {
+                                  user(c, h);
+                                  std::copy(h, h + Np, row_saved + c * Np);
+                                };
+                              });
+  const index_t parts = std::min<index_t>(blocks, 4 * team.threads), blocks_per_part = (blocks + parts - 1) / parts;
+  selective_scan_scratch<T> scratch(team, Np);
+  with_row_kernel<T>(packing.vectors, [&](auto* kernel_tag) {
+    using kernel = std::remove_pointer_t<decltype(kernel_tag)>;
+    parallel_for(team, rows * parts, [&](index_t item, int thread) {
+      const index_t r = item / parts, part = item % parts, b = r / problem.dim, d = r % problem.dim;
+      const index_t first = part * blocks_per_part * selective_scan_block;
+      const index_t last = std::min(problem.length, (part + 1) * blocks_per_part * selective_scan_block);
+      if (first >= last) return;
+      const auto row = make_selective_scan_row(problem, packing, b, d);
+      const strided_view<T, 1> row_out = out.data() != nullptr ? out[b][d] : strided_view<T, 1>{};
+      const T* row_saved = saved.data() + r * blocks * Np;
+      kernel{row, scratch.of(thread)}.forward_positions(
+          row_out, last_state, [](index_t, const T*) {},
+          [row_saved, Np](index_t c, T* h) { std::copy(row_saved + c * Np, row_saved + (c + 1) * Np, h); }, first,
+          last);
+    });
+  });
+}
+
 // The slabs of the backward pass: unit u = (b, slab), slab = channels [first, first + count).
 struct selective_scan_slabs {
   index_t dim = 0, per_joint_group = 1, size = 1, per_batch = 0;
@@ -214,12 +253,17 @@ struct selective_scan_kernels<cpu_t> {
       return;
     }
     const index_t N = problem.state;
-    selective_scan_forward_rows(team, problem, packing, out, last_state, [&](index_t b, index_t d) {
+    const auto user_checkpoint = [&](index_t b, index_t d) {
       return [&checkpoints, b, d, N](index_t c, const T* h) {
         if (checkpoints.data() == nullptr) return;
         for (index_t n = 0; n < N; ++n) checkpoints(b, d, c, n) = h[n];
       };
-    });
+    };
+    if (problem.batch * problem.dim < team.threads && problem.length > 4 * selective_scan_block) {
+      selective_scan_forward_split_rows(team, problem, packing, out, last_state, user_checkpoint);
+    } else {
+      selective_scan_forward_rows(team, problem, packing, out, last_state, user_checkpoint);
+    }
   }
 
   template <class T>

@@ -269,13 +269,41 @@ struct selective_scan_row_kernel {
   template <class Checkpoint>
   void forward(const strided_view<T, 1>& out, const strided_view<T, 3>& last_state,
                const Checkpoint& checkpoint) const {
-    const bool has_out = out.data() != nullptr;
+    forward_positions(out, last_state, checkpoint, [](index_t, T*) {}, 0, row.u.extent(0));
+  }
+
+  // The forward pass over positions [first, last) only (first a multiple of block): a sequence
+  // that started before first resumes from the state restore(first / block, h) loads. The same
+  // arithmetic as one pass over the whole row, so the parts of a row can run in parallel once its
+  // checkpoints are known. last_state is written for the sequences that end in the range.
+  template <class Checkpoint, class Restore>
+  void forward_positions(const strided_view<T, 1>& out, const strided_view<T, 3>& last_state,
+                         const Checkpoint& checkpoint, const Restore& restore, index_t first, index_t last) const {
+    const bool has_out = out.data() != nullptr, has_last = last_state.data() != nullptr;
+    const index_t length = row.u.extent(0);
     V h[max_P];
     for (index_t k = 0; k < row.sequences.count(); ++k) {
-      initial_state(k, h);
-      const index_t end = row.sequences.end(k);
-      for (index_t t0 = row.sequences.begin(k); t0 < end;) {
-        const index_t n = std::min(end, (t0 / block + 1) * block) - t0;
+      const index_t begin = row.sequences.begin(k), end = row.sequences.end(k);
+      const index_t state = row.sequences.state_index(k, row.batch_row);
+      if (begin == end) {  // an empty sequence: its last state is its initial state
+        if (has_last && begin >= first && (begin < last || (begin == length && last == length))) {
+          initial_state(k, h);
+          store_state(last_state, state, h);
+        }
+        continue;
+      }
+      if (end <= first || begin >= last) continue;
+      index_t t0 = std::max(begin, first);
+      if (t0 == begin) {
+        initial_state(k, h);
+      } else {
+        alignas(64) T lanes_of_h[selective_scan_max_state + 64] = {};
+        restore(t0 / block, static_cast<T*>(lanes_of_h));
+        for (int p = 0; p < vectors(); ++p) h[p] = lanes::load(lanes_of_h + p * W);
+      }
+      const index_t stop = std::min(end, last);
+      while (t0 < stop) {
+        const index_t n = std::min(stop, (t0 / block + 1) * block) - t0;
         if (t0 % block == 0) {
           alignas(64) T lanes_of_h[selective_scan_max_state + 64];
           for (int p = 0; p < vectors(); ++p) lanes::store(lanes_of_h + p * W, h[p]);
@@ -286,7 +314,7 @@ struct selective_scan_row_kernel {
         if (has_out) write_block(out, t0, n);
         t0 += n;
       }
-      if (last_state.data() != nullptr) store_state(last_state, row.sequences.state_index(k, row.batch_row), h);
+      if (has_last && end <= last) store_state(last_state, state, h);
     }
   }
 

@@ -150,3 +150,65 @@ TEST_CASE("selective_state_update needs a state of the right shape") {
 }
 
 }  // namespace rescan::testing
+
+namespace rescan::testing {
+
+TEST_CASE("selective scan gradients accumulate when asked") {
+  selective_scan_case c;
+  c.batch = 2, c.dim = 4, c.length = 150, c.state = 16, c.groups = 2;
+  selective_scan_run<cpu_harness<0>, float> run(c);
+  const auto fresh = run.backward();
+  selective_scan_device_gradients<cpu_harness<0>, float> grads(run.in, c.states());
+  std::vector<host_buffer<float>*> buffers = {&grads.du, &grads.ddelta, &grads.dA, &grads.dB, &grads.dC,
+                                              &grads.dD, &grads.dz, &grads.ddelta_bias, &grads.dh0};
+  for (auto* buffer : buffers) std::fill(buffer->elements.begin(), buffer->elements.end(), 1.0f);
+  auto views = grads.views(run.device);
+  views.accumulate = true;
+  selective_scan_backward(cpu_t(), run.device.arguments(), make_view<const float>(run.dout.data(), {c.batch, c.dim, c.length}),
+                          views);
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    std::vector<float> expected = fresh[i];
+    for (auto& x : expected) x += 1.0f;
+    check_all_close(buffers[i]->elements, expected, tolerance{1e-6, 1e-6});
+  }
+}
+
+TEST_CASE("selective scan with B and C in different numbers of groups matches the oracle") {
+  // B in 2 groups and C in 4 (its pairs of groups repeat a C in 2 groups): the oracle takes one
+  // group count, so it runs with C in 2 groups, and dC in 4 groups must sum pairwise to its dC.
+  selective_scan_case c;
+  c.batch = 2, c.dim = 8, c.length = 90, c.state = 4, c.groups = 2;
+  const auto in = random_selective_scan_inputs(c);
+  const auto dout = random_uniform<double>(in.u.size(), -1.0, 1.0);
+  const auto expected = expected_selective_scan(c, in, dout, {});
+  const index_t B = c.batch, N = c.state, L = c.length;
+  std::vector<double> C4(std::size_t(B * 4 * N * L)), dC4(C4.size());
+  for (index_t b = 0; b < B; ++b)
+    for (index_t g = 0; g < 4; ++g)
+      for (index_t n = 0; n < N; ++n)
+        for (index_t t = 0; t < L; ++t)
+          C4[std::size_t(((b * 4 + g) * N + n) * L + t)] = in.C[std::size_t(((b * 2 + g / 2) * N + n) * L + t)];
+  selective_scan_device_case<cpu_harness<0>, double> device(c, in, false);
+  auto args = device.arguments();
+  args.C = make_view<const double>(C4.data(), {B, index_t(4), N, L});
+  std::vector<double> out(in.u.size());
+  selective_scan_forward(cpu_t(), args, make_view(out.data(), {B, c.dim, L}));
+  check_all_close(out, expected.forward.out, tolerance{1e-10, 1e-9});
+  selective_scan_device_gradients<cpu_harness<0>, double> grads(in, c.states());
+  auto views = grads.views(device);
+  views.dC = make_view(dC4.data(), {B, index_t(4), N, L});
+  selective_scan_backward(cpu_t(), args, make_view<const double>(dout.data(), {B, c.dim, L}), views);
+  check_all_close(grads.dB.elements, expected.gradients.dB, tolerance{1e-9, 1e-9});
+  check_all_close(grads.dA.elements, expected.gradients.dA, tolerance{1e-9, 1e-9});
+  std::vector<double> paired(expected.gradients.dC.size());
+  for (index_t b = 0; b < B; ++b)
+    for (index_t g = 0; g < 2; ++g)
+      for (index_t n = 0; n < N; ++n)
+        for (index_t t = 0; t < L; ++t) {
+          const auto at4 = [&](index_t g4) { return dC4[std::size_t(((b * 4 + g4) * N + n) * L + t)]; };
+          paired[std::size_t(((b * 2 + g) * N + n) * L + t)] = at4(2 * g) + at4(2 * g + 1);
+        }
+  check_all_close(paired, expected.gradients.dC, tolerance{1e-9, 1e-9});
+}
+
+}  // namespace rescan::testing

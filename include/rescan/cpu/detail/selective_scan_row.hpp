@@ -331,10 +331,14 @@ struct selective_scan_row_kernel {
     write_block_values(out, t0, n, y, row.accumulate_output);
   }
 
-  void store_state(const strided_view<T, 3>& states, index_t s, const V* h) const {
+  // states(s, d, :) := h (or += h when accumulating).
+  void store_state(const strided_view<T, 3>& states, index_t s, const V* h, bool accumulate = false) const {
     alignas(64) T lanes_of_h[selective_scan_max_state + 64];
     for (int p = 0; p < vectors(); ++p) lanes::store(lanes_of_h + p * W, h[p]);
-    for (index_t n = 0; n < row.state; ++n) states(s, row.channel, n) = lanes_of_h[n];
+    for (index_t n = 0; n < row.state; ++n) {
+      T& target = states(s, row.channel, n);
+      target = accumulate ? target + lanes_of_h[n] : lanes_of_h[n];
+    }
   }
 
   // The backward pass of the row. restore(c, h) loads the state saved before position c * block
@@ -408,7 +412,7 @@ struct selective_scan_row_kernel {
         if (g.ddelta.data() != nullptr) write_block_values(g.ddelta, t0, n, d_delta, g.accumulate);
         t1 = t0;
       }
-      if (g.dh0.data() != nullptr) store_state(g.dh0, s, dh);
+      if (g.dh0.data() != nullptr) store_state(g.dh0, s, dh, g.accumulate);
     }
     if (g.parameters != nullptr) {
       for (int p = 0; p < P; ++p) {

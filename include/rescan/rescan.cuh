@@ -16,3 +16,6 @@
 #include "rescan/cuda/scan.cuh"
 #include "rescan/cuda/reduce.cuh"
 #include "rescan/cuda/top_k.cuh"
+#include "rescan/cuda/merge.cuh"
+#include "rescan/cuda/selective_scan.cuh"
+#include "rescan/cuda/rank.cuh"

@@ -351,7 +351,7 @@ struct selective_scan_row_kernel {
     const bool has_z = row.z.data() != nullptr;
     V dA[max_P], dB[max_P], dC[max_P], dh[max_P], h[max_P];
     for (int p = 0; p < P; ++p) dA[p] = dB[p] = dC[p] = V{};
-    T dD = T(0), dbias = T(0);
+    V dD{}, dbias{};  // per-lane partial sums over positions i = lane (mod W), in a fixed order
     for (index_t k = row.sequences.count() - 1; k >= 0; --k) {
       const index_t begin = row.sequences.begin(k), end = row.sequences.end(k);
       const index_t s = row.sequences.state_index(k, row.batch_row);
@@ -385,7 +385,7 @@ struct selective_scan_row_kernel {
         } else {
           for (index_t i = 0; i < n; i += W) lanes::store(gy + i, lanes::load(gy + i) * row.scale);
         }
-        for (index_t i = n - 1; i >= 0; --i) dD += gy[i] * u[i];
+        for (index_t i = 0; i < n; i += W) dD += lanes::load(gy + i) * lanes::load(u + i);  // zero beyond n
         // The reverse recurrence over the block, then du and dΔ from its per-lane sums.
         if constexpr (StaticP == 1) {
           carry c{dh[0], dA[0], dB[0], dC[0]};
@@ -398,6 +398,7 @@ struct selective_scan_row_kernel {
         T* s2 = z_block();
         sum_lanes(s1_lanes(), n, s1);
         sum_lanes(s2_lanes(), n, s2);
+        for (index_t i = n; i < ((n + W - 1) / W) * W; ++i) s1[i] = s2[i] = T(0);  // dΔ = 0 there
         const T* slope = softplus_slope();
         const T* dt = delta_block();
         T* d_delta = s2;
@@ -407,7 +408,7 @@ struct selective_scan_row_kernel {
           lanes::store(d_delta + i, (lanes::load(u + i) * sum1 + lanes::load(s2 + i)) * lanes::load(slope + i));
           lanes::store(d_u + i, lanes::load(dt + i) * sum1 + row.D * lanes::load(gy + i));
         }
-        for (index_t i = n - 1; i >= 0; --i) dbias += d_delta[i];
+        for (index_t i = 0; i < n; i += W) dbias += lanes::load(d_delta + i);
         if (g.du.data() != nullptr) write_block_values(g.du, t0, n, d_u, g.accumulate);
         if (g.ddelta.data() != nullptr) write_block_values(g.ddelta, t0, n, d_delta, g.accumulate);
         t1 = t0;
@@ -420,8 +421,8 @@ struct selective_scan_row_kernel {
         lanes::store(g.parameters + Np + p * W, dB[p]);
         lanes::store(g.parameters + 2 * Np + p * W, dC[p]);
       }
-      g.parameters[3 * Np] = dD;
-      g.parameters[3 * Np + 1] = dbias;
+      g.parameters[3 * Np] = lanes::sum(dD);
+      g.parameters[3 * Np + 1] = lanes::sum(dbias);
     }
   }
 

@@ -38,9 +38,9 @@ def ensure_venv(build):
     python = os.path.join(venv, "bin", "python")
     if not os.path.exists(python):
         subprocess.check_call([sys.executable, "-m", "venv", venv])
-    probe = subprocess.run([python, "-c", "import torch"], capture_output=True)
-    if probe.returncode != 0:
-        subprocess.check_call([python, "-m", "pip", "install", "--quiet", "torch"])
+    probe = subprocess.run([python, "-c", "import torch, numpy"], capture_output=True)
+    if probe.returncode != 0:  # numpy only quiets torch's warning at import
+        subprocess.check_call([python, "-m", "pip", "install", "--quiet", "torch", "numpy"])
     return python
 
 

@@ -210,15 +210,25 @@ __global__ void __launch_bounds__(Threads)
   }
 }
 
-// merge: out(b, j, :) = reduce of x over the members of j. One block per output token (grid-stride).
-template <class T>
-__global__ void merge_gather_kernel(merge_plan_arrays<const index_t> plan, strided_view<const T, 3> x,
-                                    strided_view<T, 3> out, merge_reduce reduce) {
-  const index_t tokens_out = out.extent(1), channels = out.extent(2);
+// Calls body(b, j, begin, end) for every output token j of every batch item b handled by this
+// block (one block per output token, grid-stride); members[begin, end) of j.
+template <class T, class Body>
+__device__ void for_each_output_token(const merge_plan_arrays<const index_t>& plan, const strided_view<T, 3>& out,
+                                      const Body& body) {
+  const index_t tokens_out = out.extent(1);
   const index_t items = out.extent(0) * tokens_out;
   for (index_t item = blockIdx.x; item < items; item += gridDim.x) {
     const index_t b = item / tokens_out, j = item % tokens_out;
-    const index_t begin = plan.offsets(b, j), end = plan.offsets(b, j + 1);
+    body(b, j, plan.offsets(b, j), plan.offsets(b, j + 1));
+  }
+}
+
+// merge: out(b, j, :) = reduce of x over the members of j, threads along the channels.
+template <class T>
+__global__ void merge_gather_kernel(merge_plan_arrays<const index_t> plan, strided_view<const T, 3> x,
+                                    strided_view<T, 3> out, merge_reduce reduce) {
+  const index_t channels = out.extent(2);
+  for_each_output_token(plan, out, [&](index_t b, index_t j, index_t begin, index_t end) {
     for (index_t c = threadIdx.x; c < channels; c += blockDim.x) {
       T kept = x(b, plan.members(b, begin), c);
       for (index_t k = begin + 1; k < end; ++k) {
@@ -233,18 +243,15 @@ __global__ void merge_gather_kernel(merge_plan_arrays<const index_t> plan, strid
       if (reduce == merge_reduce::mean && end - begin > 1) kept /= static_cast<T>(end - begin);
       out(b, j, c) = kept;
     }
-  }
+  });
 }
 
 template <class T, class Size>
 __global__ void merge_weighted_kernel(merge_plan_arrays<const index_t> plan, strided_view<const T, 3> x,
                                       strided_view<const Size, 2> size, strided_view<T, 3> out,
                                       strided_view<Size, 2> size_out) {
-  const index_t tokens_out = out.extent(1), channels = out.extent(2);
-  const index_t items = out.extent(0) * tokens_out;
-  for (index_t item = blockIdx.x; item < items; item += gridDim.x) {
-    const index_t b = item / tokens_out, j = item % tokens_out;
-    const index_t begin = plan.offsets(b, j), end = plan.offsets(b, j + 1);
+  const index_t channels = out.extent(2);
+  for_each_output_token(plan, out, [&](index_t b, index_t j, index_t begin, index_t end) {
     for (index_t c = threadIdx.x; c < channels; c += blockDim.x) {
       T sum = 0, total = 0;
       for (index_t k = begin; k < end; ++k) {
@@ -260,7 +267,7 @@ __global__ void merge_weighted_kernel(merge_plan_arrays<const index_t> plan, str
       for (index_t k = begin; k < end; ++k) total += static_cast<T>(size(b, plan.members(b, k)));
       size_out(b, j) = static_cast<Size>(total);
     }
-  }
+  });
 }
 
 // See detail::spread_weight. One block per original token (grid-stride).

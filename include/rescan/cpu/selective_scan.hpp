@@ -225,6 +225,12 @@ struct selective_scan_slabs {
     const index_t slabs_per_group = per_batch / (dim / per_joint_group);
     return (slab / slabs_per_group) * per_joint_group + (slab % slabs_per_group) * size;
   }
+  // The first slab holding channel `channel` or a later one (channel: a multiple of the joint
+  // group size, or dim); the slabs of a group of B or C are [first_slab_of(begin), first_slab_of(end)).
+  index_t first_slab_of(index_t channel) const {
+    const index_t slabs_per_group = per_batch / (dim / per_joint_group);
+    return channel / per_joint_group * slabs_per_group;
+  }
   index_t channel_count(index_t slab) const {
     const index_t first = first_channel(slab);
     const index_t group_end = (first / per_joint_group + 1) * per_joint_group;
@@ -357,10 +363,10 @@ struct selective_scan_kernels<cpu_t> {
       const index_t groups = view.extent(1), span = dim / groups;
       parallel_for(team, batch * groups * N, [&](index_t item) {
         const index_t b = item / (groups * N), g = (item / N) % groups, n = item % N;
+        const index_t first = slabs.first_slab_of(g * span), end = slabs.first_slab_of((g + 1) * span);
         for (index_t t = 0; t < L; ++t) {
           T sum = T(0);
-          for (index_t slab = 0; slab < slabs.per_batch; ++slab) {
-            if (slabs.first_channel(slab) / span != g) continue;
+          for (index_t slab = first; slab < end; ++slab) {
             sum += slab_sums[std::size_t(((b * slabs.per_batch + slab) * L + t) * Np + n)];
           }
           write_gradient(view(b, g, n, t), sum, gradients.accumulate);

@@ -131,6 +131,21 @@ TEST_CASE_TEMPLATE_DEFINE("token merging: matching at the model shapes: Vim (cla
       check_plan<Harness>(bipartite_soft_matching(Harness::backend(), strided, r, options), expected);
     }
   }
+  // Wide rows and long sequences: several score tiles along both token axes and the channels.
+  {
+    const index_t wide_batch = 2, wide_tokens = 150, wide_channels = 600;
+    const auto wide = random_uniform<float>(static_cast<std::size_t>(wide_batch * wide_tokens * wide_channels), -1, 1);
+    auto device_wide = Harness::upload(wide);
+    for (similarity kind : {similarity::cosine, similarity::negative_l2}) {
+      matching_options options;
+      options.metric = kind;
+      options.class_token = 75;
+      INFO(Harness::name << ": wide, " << describe(options, wide_tokens, 40));
+      check_plan<Harness>(
+          bipartite_soft_matching(Harness::backend(), make_view(device_wide.data(), {wide_batch, wide_tokens, wide_channels}), 40, options),
+          reference_matching(wide, wide_batch, wide_tokens, wide_channels, 40, options));
+    }
+  }
   // A double metric.
   std::vector<double> metric64(metric.begin(), metric.end());
   auto device64 = Harness::upload(metric64);
@@ -167,6 +182,19 @@ TEST_CASE_TEMPLATE_DEFINE("token merging: ties: equal scores merge in a stable d
   const merge_plan zero_plan = bipartite_soft_matching(Harness::backend(), make_view(device_zero.data(), {1, tokens, channels}), 4);
   CHECK(contents_of<Harness>(zero_plan).destination[2] == 1);  // token 2 kept; it is the second survivor
   check_plan<Harness>(zero_plan, reference_matching(with_zero, 1, tokens, channels, 4, matching_options{}));
+  // A NaN metric row scores NaN against everything: it never wins, sorts after every finite
+  // score, and when r reaches it, it goes to the first allowed destination.
+  {
+    const index_t nan_batch = 3, nan_tokens = 11;
+    auto with_nan = random_uniform<float>(static_cast<std::size_t>(nan_batch * nan_tokens * channels), -1, 1);
+    for (index_t b = 1; b < nan_batch; ++b)
+      with_nan[static_cast<std::size_t>((b * nan_tokens + 2 * b) * channels)] = std::numeric_limits<float>::quiet_NaN();
+    auto device_nan = Harness::upload(with_nan);
+    matching_options nan_options;
+    nan_options.distill_token = 0;  // 5 sources may merge and r = 5: the NaN rows merge too
+    const merge_plan nan_plan = bipartite_soft_matching(Harness::backend(), make_view(device_nan.data(), {nan_batch, nan_tokens, channels}), 5, nan_options);
+    check_plan<Harness>(nan_plan, reference_matching(with_nan, nan_batch, nan_tokens, channels, 5, nan_options));
+  }
   // Zero rows under every similarity (a zero row is at distance 1 from every unit row, so -l2 and
   // -l1 order it unlike cosine).
   const index_t rows = 6, long_tokens = 24;

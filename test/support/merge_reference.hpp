@@ -88,8 +88,8 @@ reference_plan reference_matching(const std::vector<M>& metric, index_t batch, i
       for (std::size_t j = 0; j < set_b.size(); ++j) {
         if (!may_be_destination(set_b[j])) continue;
         const double score = reference_similarity(row(set_a[a]), row(set_b[j]), options.metric);
-        if (!found || score > node_max[a]) {
-          node_max[a] = score;
+        if (!found || score > node_max[a]) {  // a NaN score counts as -inf (it never wins)
+          node_max[a] = std::isnan(score) ? -std::numeric_limits<double>::infinity() : score;
           best[a] = static_cast<index_t>(j);
           found = true;
         }

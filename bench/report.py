@@ -25,6 +25,15 @@ GROUPS = [
     ("reduce_sum", "rescan_reduce_sum", None, "std_accumulate", None),
     ("softmax (rows x 1024)", "rescan_softmax", None, None, "reference_loop_softmax"),
     ("top_k (k=8, rows x 1024)", "rescan_top_k", None, "std_partial_sort_top_k", None),
+    ("kendall_tau, one pair (tau-b)", "rescan_kendall_tau", None, "std_sort_kendall_tau", "reference_loop_kendall_tau"),
+    ("kendall_tau_batched (rows x 5)", "rescan_kendall_tau_batched_5", None, None,
+     "reference_loop_kendall_tau_batched_5"),
+    ("kendall_tau_batched (rows x 16)", "rescan_kendall_tau_batched_16", None, None,
+     "reference_loop_kendall_tau_batched_16"),
+    ("token merging: plan + merge_weighted, ToMe settings (shape 0 Vim-Ti, 1 Vim-S, 2 ViT-L)",
+     "rescan_tome_plan_merge", None, None, "reference_loop_plan_merge"),
+    ("token merging: plan + merge_weighted, R-MeeTo settings", "rescan_rmeeto_plan_merge", None, None,
+     "reference_loop_plan_merge"),
 ]
 
 NAME = re.compile(r"^(?P<family>[A-Za-z0-9_]+)(?P<args>(/[a-z_]+:\d+)*)")
@@ -41,8 +50,9 @@ def parse(path):
         if not match:
             continue
         args = dict(part.split(":") for part in match.group("args").strip("/").split("/") if ":" in part)
-        key = (match.group("family"), int(args.get("n", args.get("rows", 0))), int(args.get("threads", 0)))
-        size_names[key[0]] = "n" if "n" in args else "rows"
+        key = (match.group("family"), int(args.get("n", args.get("rows", args.get("shape", 0)))),
+               int(args.get("threads", 0)))
+        size_names[key[0]] = "n" if "n" in args else "shape" if "shape" in args else "rows"
         time_ns = bench["real_time"] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[bench.get("time_unit", "ns")]
         if bench.get("run_type") == "aggregate":
             if bench.get("aggregate_name") == "median":

@@ -3,6 +3,7 @@
 // input, checkpoints, the decoding step, the bidirectional scan and packed sequences.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "support/data.hpp"
@@ -284,9 +285,9 @@ struct selective_scan_run {
 TEST_CASE_TEMPLATE_DEFINE("selective scan checkpoints saved by the forward pass give the gradients of a backward pass without them",
                           Harness, selective_scan_checkpoints) {
   const auto backend = Harness::backend();
-  for (index_t length : {index_t(1), index_t(200), index_t(1500)}) {
+  for (auto [length, N] : {std::pair<index_t, index_t>{1, 16}, {200, 5}, {1500, 16}, {300, 64}}) {
     selective_scan_case c;
-    c.batch = 2, c.dim = 3, c.length = length, c.state = 16;
+    c.batch = 2, c.dim = 3, c.length = length, c.state = N;
     INFO(Harness::name << ": " << c);
     selective_scan_run<Harness, float> run(c);
     const index_t count = selective_scan_checkpoint_count(backend, length);
@@ -301,9 +302,9 @@ TEST_CASE_TEMPLATE_DEFINE("selective scan checkpoints saved by the forward pass 
 TEST_CASE_TEMPLATE_DEFINE("selective_state_update token by token equals the forward pass", Harness,
                           selective_scan_step) {
   const auto backend = Harness::backend();
-  for (bool variable : {true, false}) {
+  for (auto [variable, N] : {std::pair{true, index_t(16)}, {false, index_t(16)}, {true, index_t(5)}, {true, index_t(64)}}) {
     selective_scan_case c;
-    c.batch = 3, c.dim = 4, c.length = 70, c.state = 16, c.groups = 2;
+    c.batch = 3, c.dim = 4, c.length = 70, c.state = N, c.groups = 2;
     c.variable_B = c.variable_C = variable;
     INFO(Harness::name << ": " << c);
     selective_scan_run<Harness, float> run(c);
@@ -390,6 +391,9 @@ TEST_CASE_TEMPLATE_DEFINE("bidirectional selective scan equals a forward and a r
     check_all_close(Harness::download(pair->ddelta), Harness::download(one.ddelta), tight);
     check_all_close(Harness::download(pair->dA), Harness::download(one.dA), tight);
     check_all_close(Harness::download(pair->dB), Harness::download(one.dB), tight);
+    check_all_close(Harness::download(pair->dC), Harness::download(one.dC), tight);
+    check_all_close(Harness::download(pair->dD), Harness::download(one.dD), tight);
+    check_all_close(Harness::download(pair->ddelta_bias), Harness::download(one.ddelta_bias), tight);
     check_all_close(Harness::download(pair->dz), Harness::download(one.dz), tight);
     check_all_close(Harness::download(pair->dh0), Harness::download(one.dh0), tight);
   }

@@ -270,3 +270,49 @@ TEST_CASE("selective scan gradients match finite differences of the forward pass
 }
 
 }  // namespace rescan::testing
+
+namespace rescan::testing {
+
+TEST_CASE("bidirectional selective scan checks both branches before writing anything") {
+  selective_scan_case c;
+  c.batch = 1, c.dim = 2, c.length = 20, c.state = 4;
+  selective_scan_run<cpu_harness<0>, float> forward_branch(c), backward_branch(c);
+  std::vector<float> bad_A(backward_branch.in.A.begin(), backward_branch.in.A.end());
+  bad_A[3] = std::numeric_limits<float>::quiet_NaN();
+  auto backward_args = backward_branch.device.arguments();
+  backward_args.A = make_view<const float>(bad_A.data(), {c.dim, c.state});
+  std::vector<float> out(forward_branch.in.u.size(), 0.0f);
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(
+      bidirectional_selective_scan_forward(cpu_t(), forward_branch.device.arguments(), backward_args,
+                                           make_view(out.data(), {c.batch, c.dim, c.length})),
+      value_error, "A(0, 3) = nan but must be finite");
+  CHECK(std::all_of(out.begin(), out.end(), [](float x) { return x == 0.0f; }));
+  selective_scan_device_gradients<cpu_harness<0>, float> g_forward(forward_branch.in, 1), g_backward(backward_branch.in, 1);
+  for (auto& x : g_forward.du.elements) x = 0.0f;
+  RESCAN_CHECK_THROWS_WITH_FRAGMENT(
+      bidirectional_selective_scan_backward(cpu_t(), forward_branch.device.arguments(), backward_args,
+                                            make_view<const float>(forward_branch.dout.data(), {c.batch, c.dim, c.length}),
+                                            g_forward.views(forward_branch.device), g_backward.views(backward_branch.device)),
+      value_error, "must be finite");
+  CHECK(std::all_of(g_forward.du.elements.begin(), g_forward.du.elements.end(), [](float x) { return x == 0.0f; }));
+}
+
+TEST_CASE("selective scan carries a state in place (h0 and last_state the same memory) on a row split across threads") {
+  selective_scan_case c;
+  c.batch = 1, c.dim = 1, c.length = 700, c.state = 16;
+  c.offsets = {0, 389, 700};
+  selective_scan_run<cpu_harness<1>, float> run(c);
+  const auto args = run.device.arguments();
+  std::vector<float> out_separate(run.in.u.size()), last_separate(run.in.h0.size());
+  const auto shape = [&](std::vector<float>& v) { return make_view(v.data(), {c.batch, c.dim, c.length}); };
+  const auto states = [&](std::vector<float>& v) { return make_view(v.data(), {c.states(), c.dim, c.state}); };
+  selective_scan_forward(cpu_t(3), args, shape(out_separate), states(last_separate));
+  std::vector<float> carried(run.in.h0.begin(), run.in.h0.end()), out_in_place(run.in.u.size());
+  auto in_place = args;
+  in_place.h0 = states(carried);
+  selective_scan_forward(cpu_t(3), in_place, shape(out_in_place), states(carried));
+  CHECK(out_in_place == out_separate);
+  CHECK(carried == last_separate);
+}
+
+}  // namespace rescan::testing

@@ -1,5 +1,6 @@
 // The Mamba-1 selective scan (S6) as plain loops in double precision: the oracle the selective
-// scan kernels (issue 3) will be tested against. Formulas: ../shared/DESIGN.md §5. Shapes follow
+// scan kernels are tested against (test/support/selective_scan_cases.hpp extends it to the
+// reverse direction and packed sequences). Formulas: docs/selective_scan.md. Shapes follow
 // mamba_ssm, all row-major:
 //   u, delta, z: (batch, dim, L)   A: (dim, N)   B, C: (batch, groups, N, L) or (dim, N) when constant
 //   D, delta_bias: (dim)           h0, last_state: (batch, dim, N)   out: (batch, dim, L)

@@ -170,14 +170,28 @@ void selective_scan_forward_rows(const cpu_team& team, const selective_scan_prob
 // Fewer rows than threads: each row's states are run first, one row per thread, saving a checkpoint
 // every block; then the outputs of every part of every row are computed in parallel from those
 // checkpoints. The arithmetic is the one-pass kernel's, so the results are the same bits.
+//
+// h0 is read again by the second pass (where a sequence starts inside a part), after the first
+// pass has written last_state, which may be the same memory (a state carried in place): so both
+// passes read a private copy of h0 (small: rows < threads).
 template <class T, class RowCheckpoint>
-void selective_scan_forward_split_rows(const cpu_team& team, const selective_scan_problem<T>& problem,
+void selective_scan_forward_split_rows(const cpu_team& team, selective_scan_problem<T> problem,
                                        const selective_scan_packing<T>& packing, const strided_view<T, 3>& out,
                                        const strided_view<T, 3>& last_state, const RowCheckpoint& checkpoint) {
+  std::vector<T> h0_copy;
+  if (problem.in.h0.data() != nullptr) {
+    const auto& h0 = problem.in.h0;
+    h0_copy.resize(std::size_t(h0.size()));
+    for (index_t s = 0; s < h0.extent(0); ++s)
+      for (index_t d = 0; d < h0.extent(1); ++d)
+        for (index_t n = 0; n < h0.extent(2); ++n)
+          h0_copy[std::size_t((s * h0.extent(1) + d) * h0.extent(2) + n)] = h0(s, d, n);
+    problem.in.h0 = make_view<const T>(h0_copy.data(), {h0.extent(0), h0.extent(1), h0.extent(2)});
+  }
   const index_t rows = problem.batch * problem.dim, Np = packing.padded;
   const index_t blocks = (problem.length + selective_scan_block - 1) / selective_scan_block;
   std::vector<T> saved(std::size_t(rows * blocks * Np));
-  selective_scan_forward_rows(team, problem, packing, strided_view<T, 3>{}, strided_view<T, 3>{},
+  selective_scan_forward_rows(team, problem, packing, strided_view<T, 3>{}, last_state,
                               [&](index_t b, index_t d) {
                                 const auto user = checkpoint(b, d);
                                 T* row_saved = saved.data() + (b * problem.dim + d) * blocks * Np;
@@ -199,7 +213,7 @@ void selective_scan_forward_split_rows(const cpu_team& team, const selective_sca
       const strided_view<T, 1> row_out = out.data() != nullptr ? out[b][d] : strided_view<T, 1>{};
       const T* row_saved = saved.data() + r * blocks * Np;
       kernel{row, scratch.of(thread)}.forward_positions(
-          row_out, last_state, [](index_t, const T*) {},
+          row_out, strided_view<T, 3>{}, [](index_t, const T*) {},
           [row_saved, Np](index_t c, T* h) { std::copy(row_saved + c * Np, row_saved + (c + 1) * Np, h); }, first,
           last);
     });
@@ -246,6 +260,11 @@ void write_gradient(T& target, T value, bool accumulate) {
 template <>
 struct selective_scan_kernels<cpu_t> {
   static index_t checkpoint_interval(const cpu_t&) { return selective_scan_block; }
+
+  template <class T>
+  static void check_values(const cpu_t&, const selective_scan_problem<T>& problem) {
+    check_selective_scan_values(problem);
+  }
 
   template <class T>
   static void forward(const cpu_t& backend, const selective_scan_problem<T>& problem, const strided_view<T, 3>& out,

@@ -155,6 +155,12 @@ struct selective_scan_kernels<cuda_t> {
   static index_t checkpoint_interval(const cuda_t&) { return cuda_detail::selective_scan_tuning::tile; }
 
   template <class T>
+  static void check_values(const cuda_t& backend, const selective_scan_problem<T>& problem) {
+    cuda_detail::validate_selective_scan(cuda_detail::selective_scan_function, problem,
+                                         cuda_detail::stream_of(backend));
+  }
+
+  template <class T>
   static void forward(const cuda_t& backend, const selective_scan_problem<T>& problem, const strided_view<T, 3>& out,
                       const strided_view<T, 3>& last_state, const strided_view<T, 4>& checkpoints) {
     constexpr const char* function = cuda_detail::selective_scan_function;

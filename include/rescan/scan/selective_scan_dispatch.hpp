@@ -10,11 +10,15 @@ namespace rescan::detail {
 
 // Each backend specializes this with static members
 //   checkpoint_interval(backend) -> index_t: positions between two saved states;
+//   check_values(backend, problem): throws value_error for a non-finite A or bad sequence offsets
+//     (values live in the backend's memory, so only the backend can read them);
 //   forward(backend, problem, out, last_state, checkpoints);
 //   backward(backend, problem, dout, dlast_state, checkpoints, gradients);
-// taking checked, non-empty problems whose views are already in scan order. last_state,
-// checkpoints and dlast_state may be absent (default views). forward must read each row's h0
-// before it writes that row's last_state (the decoding step passes the same state as both).
+// taking checked, non-empty problems whose views are already in scan order. forward and backward
+// check the values themselves before they write anything; a front door that runs several problems
+// calls check_values on all of them first. last_state, checkpoints and dlast_state may be absent
+// (default views). forward must read each h0 before it writes the last_state of the same index
+// (the decoding step passes the same state as both).
 template <class Backend>
 struct selective_scan_kernels : missing_backend<Backend> {};
 

@@ -36,6 +36,8 @@ void selective_state_update(const Backend& backend, const selective_state_update
   detail::check_extents(function, "u", args.u);
   detail::check_same_shape(function, "out", out, "u", args.u);
   if (!detail::given(args.state.data())) detail::raise<value_error>(function, ": state is required");
+  detail::check_range(function, "N = A.extent(1)", args.A.extent(1), 1, selective_scan_max_state,
+                      "selective_scan_max_state");
   detail::check_state_view(function, "state", args.state, args.u.extent(0), "u.extent(0)", detail::with_unit_time(args.u),
                            args.A.extent(1));
   selective_scan_arguments<T> sequence;

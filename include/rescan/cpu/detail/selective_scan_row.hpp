@@ -85,7 +85,7 @@ struct selective_scan_row_gradients {
 
 // Per-thread scratch of the row kernels, in T elements.
 inline index_t selective_scan_scratch_size(index_t Np, int width) {
-  return 8 * selective_scan_block + 3 * selective_scan_block * width + 3 * selective_scan_block * Np + Np;
+  return 8 * selective_scan_block + 3 * selective_scan_block * width + 3 * selective_scan_block * Np;
 }
 
 // x[t0 .. t0 + n) into out (a plain copy when x is contiguous).
@@ -131,7 +131,7 @@ struct selective_scan_row_kernel {
   T* u_block() const { return scratch + 2 * block; }
   T* delta_u() const { return scratch + 3 * block; }          // Δ u
   T* y_block() const { return scratch + 4 * block; }          // y before the gate
-  T* gate_grad() const { return scratch + 5 * block; }        // dout-side work
+  T* gate_sigmoid() const { return scratch + 5 * block; }     // sigmoid(z)
   T* z_block() const { return scratch + 6 * block; }
   T* dout_block() const { return scratch + 7 * block; }
   T* y_lanes() const { return scratch + 8 * block; }          // (block, W) per-lane partial sums
@@ -255,10 +255,10 @@ struct selective_scan_row_kernel {
     }
   }
 
-  // z and silu(z) for the block, vectorized (z_block := z, gate_grad := silu(z) / z's sigmoid).
+  // z and sigmoid(z) for the block, vectorized (z_block := z, gate_sigmoid := sigmoid(z)).
   void load_gate(index_t t0, index_t n) const {
     T* z = z_block();
-    T* sigmoid = gate_grad();
+    T* sigmoid = gate_sigmoid();
     gather(row.z, t0, n, z);
     for (index_t i = n; i < ((n + W - 1) / W) * W; ++i) z[i] = T(0);
     for (index_t i = 0; i < n; i += W) lanes::store(sigmoid + i, vector_sigmoid<T>(lanes::load(z + i)));
@@ -324,7 +324,7 @@ struct selective_scan_row_kernel {
     if (row.z.data() != nullptr) {
       load_gate(t0, n);
       for (index_t i = 0; i < n; i += W) {
-        lanes::store(y + i, lanes::load(y + i) * lanes::load(z_block() + i) * lanes::load(gate_grad() + i));
+        lanes::store(y + i, lanes::load(y + i) * lanes::load(z_block() + i) * lanes::load(gate_sigmoid() + i));
       }
     }
     for (index_t i = 0; i < n; i += W) lanes::store(y + i, row.scale * lanes::load(y + i));
@@ -377,7 +377,7 @@ struct selective_scan_row_kernel {
           load_gate(t0, n);
           for (index_t i = 0; i < n; i += W) {
             const V g_out = lanes::load(gy + i) * row.scale, z = lanes::load(z_block() + i);
-            const V sigmoid = lanes::load(gate_grad() + i);
+            const V sigmoid = lanes::load(gate_sigmoid() + i);
             lanes::store(y + i, g_out * lanes::load(y + i) * sigmoid * (T(1) + z * (T(1) - sigmoid)));
             lanes::store(gy + i, g_out * z * sigmoid);
           }

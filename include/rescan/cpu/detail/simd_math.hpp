@@ -289,7 +289,7 @@ V vector_exp2(V x) {
   return input > highest ? V{} + T(INFINITY) : result;
 }
 
-// 1 / x, for x >= 1 or x in [2, 4] (where the kernels divide): with AVX-512, the 14-bit
+// 1 / x, for x >= 1 (where the kernels divide): with AVX-512, the 14-bit
 // reciprocal estimate refined by Newton's method (within 1 ulp; a division is several times
 // slower); elsewhere a division. x = +inf gives 0.
 template <class T, class V>

@@ -12,6 +12,28 @@
 
 namespace rescan::detail {
 
+// states(s, d, 0 .. N) -> h, and back (plain copies when the state axis is contiguous).
+template <class T>
+void copy_state_in(const strided_view<const T, 3>& states, index_t s, index_t d, index_t N, T* h) {
+  const T* first = &states(s, d, 0);
+  const index_t stride = states.stride(2);
+  if (stride == 1) {
+    for (index_t n = 0; n < N; ++n) h[n] = first[n];
+  } else {
+    for (index_t n = 0; n < N; ++n) h[n] = first[n * stride];
+  }
+}
+template <class T>
+void copy_state_out(const T* h, index_t N, const strided_view<T, 3>& states, index_t s, index_t d) {
+  T* first = &states(s, d, 0);
+  const index_t stride = states.stride(2);
+  if (stride == 1) {
+    for (index_t n = 0; n < N; ++n) first[n] = h[n];
+  } else {
+    for (index_t n = 0; n < N; ++n) first[n * stride] = h[n];
+  }
+}
+
 // problem.length == 1, no packed sequences. row_of(b, d) gives the row kernel's inputs of row
 // (b, d) (A, B and C packed). out: (batch, dim, 1) or absent; last_state: (batch, dim, N) or absent.
 template <class T, class RowOf>
@@ -42,9 +64,7 @@ void selective_scan_single_position(const cpu_team& team, const selective_scan_p
       const index_t d = first + c;
       const selective_scan_row<T> row = row_of(b, d);
       alignas(64) T h[selective_scan_max_state + 64] = {};
-      if (in.h0.data() != nullptr) {
-        for (index_t n = 0; n < problem.state; ++n) h[n] = in.h0(b, d, n);
-      }
+      if (in.h0.data() != nullptr) copy_state_in(in.h0, b, d, problem.state, h);
       V y{};
       for (int p = 0; p < vectors; ++p) {
         const V decay = vector_exp2<T>(lanes::broadcast(step[c]) * lanes::load(row.A_log2e + p * W));
@@ -59,9 +79,7 @@ void selective_scan_single_position(const cpu_team& team, const selective_scan_p
         T& target = out(b, d, 0);
         target = problem.accumulate_output ? target + problem.scale * value : problem.scale * value;
       }
-      if (last_state.data() != nullptr) {
-        for (index_t n = 0; n < problem.state; ++n) last_state(b, d, n) = h[n];
-      }
+      if (last_state.data() != nullptr) copy_state_out(h, problem.state, last_state, b, d);
     }
   });
 }

@@ -220,21 +220,23 @@ V vector_exp(V x) {
 #if RESCAN_HAS_VECTOR_EXTENSIONS && defined(__AVX512F__)
   if constexpr (sizeof(V) == 64) {
     // p * 2^k with vscalef, which overflows to inf and underflows to 0 by itself (k kept finite).
+    // (The maskz_ forms with every lane set: the plain ones start from _mm512_undefined, which
+    // GCC 12 reports as maybe-uninitialized.)
     // Clamped so that k stays finite; min/max return their second operand for NaN, so NaN stays.
     if constexpr (std::is_same_v<T, float>) {
-      x = reinterpret_cast<V>(_mm512_min_ps(_mm512_set1_ps(c::highest + 1), reinterpret_cast<__m512>(x)));
-      x = reinterpret_cast<V>(_mm512_max_ps(_mm512_set1_ps(c::lowest - 30), reinterpret_cast<__m512>(x)));
+      x = reinterpret_cast<V>(_mm512_maskz_min_ps(__mmask16(0xFFFF), _mm512_set1_ps(c::highest + 1), reinterpret_cast<__m512>(x)));
+      x = reinterpret_cast<V>(_mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_set1_ps(c::lowest - 30), reinterpret_cast<__m512>(x)));
     } else {
-      x = reinterpret_cast<V>(_mm512_min_pd(_mm512_set1_pd(c::highest + 1), reinterpret_cast<__m512d>(x)));
-      x = reinterpret_cast<V>(_mm512_max_pd(_mm512_set1_pd(c::lowest - 30), reinterpret_cast<__m512d>(x)));
+      x = reinterpret_cast<V>(_mm512_maskz_min_pd(__mmask8(0xFF), _mm512_set1_pd(c::highest + 1), reinterpret_cast<__m512d>(x)));
+      x = reinterpret_cast<V>(_mm512_maskz_max_pd(__mmask8(0xFF), _mm512_set1_pd(c::lowest - 30), reinterpret_cast<__m512d>(x)));
     }
     const V k = (x * T(c::log2e) + T(c::round_magic)) - T(c::round_magic);
     const V r = (x - k * T(c::ln2_high)) - k * T(c::ln2_low);
     const V p = exp_polynomial<T>(r);
     if constexpr (std::is_same_v<T, float>) {
-      return reinterpret_cast<V>(_mm512_scalef_ps(reinterpret_cast<__m512>(p), reinterpret_cast<__m512>(k)));
+      return reinterpret_cast<V>(_mm512_maskz_scalef_ps(__mmask16(0xFFFF), reinterpret_cast<__m512>(p), reinterpret_cast<__m512>(k)));
     } else {
-      return reinterpret_cast<V>(_mm512_scalef_pd(reinterpret_cast<__m512d>(p), reinterpret_cast<__m512d>(k)));
+      return reinterpret_cast<V>(_mm512_maskz_scalef_pd(__mmask8(0xFF), reinterpret_cast<__m512d>(p), reinterpret_cast<__m512d>(k)));
     }
   }
 #endif
@@ -262,19 +264,19 @@ V vector_exp2(V x) {
   if constexpr (sizeof(V) == 64) {
     V k;
     if constexpr (std::is_same_v<T, float>) {
-      x = reinterpret_cast<V>(_mm512_min_ps(_mm512_set1_ps(highest + 1), reinterpret_cast<__m512>(x)));
-      x = reinterpret_cast<V>(_mm512_max_ps(_mm512_set1_ps(lowest - 30), reinterpret_cast<__m512>(x)));
-      k = reinterpret_cast<V>(_mm512_roundscale_ps(reinterpret_cast<__m512>(x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      x = reinterpret_cast<V>(_mm512_maskz_min_ps(__mmask16(0xFFFF), _mm512_set1_ps(highest + 1), reinterpret_cast<__m512>(x)));
+      x = reinterpret_cast<V>(_mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_set1_ps(lowest - 30), reinterpret_cast<__m512>(x)));
+      k = reinterpret_cast<V>(_mm512_maskz_roundscale_ps(__mmask16(0xFFFF), reinterpret_cast<__m512>(x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     } else {
-      x = reinterpret_cast<V>(_mm512_min_pd(_mm512_set1_pd(highest + 1), reinterpret_cast<__m512d>(x)));
-      x = reinterpret_cast<V>(_mm512_max_pd(_mm512_set1_pd(lowest - 30), reinterpret_cast<__m512d>(x)));
-      k = reinterpret_cast<V>(_mm512_roundscale_pd(reinterpret_cast<__m512d>(x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      x = reinterpret_cast<V>(_mm512_maskz_min_pd(__mmask8(0xFF), _mm512_set1_pd(highest + 1), reinterpret_cast<__m512d>(x)));
+      x = reinterpret_cast<V>(_mm512_maskz_max_pd(__mmask8(0xFF), _mm512_set1_pd(lowest - 30), reinterpret_cast<__m512d>(x)));
+      k = reinterpret_cast<V>(_mm512_maskz_roundscale_pd(__mmask8(0xFF), reinterpret_cast<__m512d>(x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }
     const V p = exp2_polynomial<T>(x - k);
     if constexpr (std::is_same_v<T, float>) {
-      return reinterpret_cast<V>(_mm512_scalef_ps(reinterpret_cast<__m512>(p), reinterpret_cast<__m512>(k)));
+      return reinterpret_cast<V>(_mm512_maskz_scalef_ps(__mmask16(0xFFFF), reinterpret_cast<__m512>(p), reinterpret_cast<__m512>(k)));
     } else {
-      return reinterpret_cast<V>(_mm512_scalef_pd(reinterpret_cast<__m512d>(p), reinterpret_cast<__m512d>(k)));
+      return reinterpret_cast<V>(_mm512_maskz_scalef_pd(__mmask8(0xFF), reinterpret_cast<__m512d>(p), reinterpret_cast<__m512d>(k)));
     }
   }
 #endif
@@ -299,9 +301,9 @@ V vector_reciprocal(const V& x) {
     constexpr T largest = std::numeric_limits<T>::max();
     V r, bounded = x > largest ? V{} + largest : x;  // rcp14(inf) = 0 would give 0 * inf = NaN below
     if constexpr (std::is_same_v<T, float>) {
-      r = reinterpret_cast<V>(_mm512_rcp14_ps(reinterpret_cast<__m512>(bounded)));
+      r = reinterpret_cast<V>(_mm512_maskz_rcp14_ps(__mmask16(0xFFFF), reinterpret_cast<__m512>(bounded)));
     } else {
-      r = reinterpret_cast<V>(_mm512_rcp14_pd(reinterpret_cast<__m512d>(bounded)));
+      r = reinterpret_cast<V>(_mm512_maskz_rcp14_pd(__mmask8(0xFF), reinterpret_cast<__m512d>(bounded)));
       r = r + r * (T(1) - bounded * r);
     }
     return r + r * (T(1) - bounded * r);

@@ -22,50 +22,16 @@
 
 #include <rescan/rescan.cuh>
 
+#include "cuda_bench_support.cuh"
+
 namespace {
 
 using rescan::index_t;
 using pair = rescan::affine_pair<float>;
 
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
-}
-
-// Device memory for the benchmark's lifetime, filled from a host value.
-template <class T>
-struct device_array {
-  T* data = nullptr;
-  index_t count = 0;
-  device_array(index_t n, T value) : count(n) {
-    check(cudaMalloc(&data, static_cast<std::size_t>(n) * sizeof(T)), "cudaMalloc");
-    const std::vector<T> host(static_cast<std::size_t>(n), value);
-    check(cudaMemcpy(data, host.data(), static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyHostToDevice), "cudaMemcpy");
-  }
-  device_array(const device_array&) = delete;
-  device_array& operator=(const device_array&) = delete;
-  ~device_array() { (void)cudaFree(data); }
-};
-
-// Times each iteration of `body` (work queued on the default stream) with CUDA events.
-template <class Body>
-void time_iterations(benchmark::State& state, const Body& body) {
-  cudaEvent_t start, stop;
-  check(cudaEventCreate(&start), "cudaEventCreate");
-  check(cudaEventCreate(&stop), "cudaEventCreate");
-  body();  // warm-up: first-launch costs, memory pool growth
-  check(cudaDeviceSynchronize(), "warm-up");
-  for (auto _ : state) {
-    check(cudaEventRecord(start, nullptr), "cudaEventRecord");
-    body();
-    check(cudaEventRecord(stop, nullptr), "cudaEventRecord");
-    check(cudaEventSynchronize(stop), "cudaEventSynchronize");
-    float milliseconds = 0;
-    check(cudaEventElapsedTime(&milliseconds, start, stop), "cudaEventElapsedTime");
-    state.SetIterationTime(milliseconds / 1000.0);
-  }
-  check(cudaEventDestroy(start), "cudaEventDestroy");
-  check(cudaEventDestroy(stop), "cudaEventDestroy");
-}
+using rescan_bench::check;
+using rescan_bench::device_array;
+using rescan_bench::time_iterations;
 
 void count_bytes(benchmark::State& state, index_t elements, std::size_t bytes_per_element) {
   state.SetBytesProcessed(state.iterations() * elements * static_cast<index_t>(bytes_per_element));

@@ -20,6 +20,8 @@
 #include <vector>
 
 #include <rescan/rescan.cuh>
+
+#include "cuda_bench_support.cuh"
 #include <rescan/cuda/selective_scan.cuh>  // also in the umbrella; named so this file does not depend on it
 
 namespace {
@@ -27,45 +29,10 @@ namespace {
 using rescan::index_t;
 using rescan::strided_view;
 
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
-}
-
-// Device memory for the benchmark's lifetime, filled from a host value.
-struct device_floats {
-  float* data = nullptr;
-  index_t count = 0;
-  device_floats(index_t n, float value) : count(n) {
-    if (n == 0) return;
-    check(cudaMalloc(&data, static_cast<std::size_t>(n) * sizeof(float)), "cudaMalloc");
-    const std::vector<float> host(static_cast<std::size_t>(n), value);
-    check(cudaMemcpy(data, host.data(), static_cast<std::size_t>(n) * sizeof(float), cudaMemcpyHostToDevice),
-          "cudaMemcpy");
-  }
-  device_floats(const device_floats&) = delete;
-  device_floats& operator=(const device_floats&) = delete;
-  ~device_floats() { (void)cudaFree(data); }
-};
-
-template <class Body>
-void time_iterations(benchmark::State& state, const Body& body) {
-  cudaEvent_t start, stop;
-  check(cudaEventCreate(&start), "cudaEventCreate");
-  check(cudaEventCreate(&stop), "cudaEventCreate");
-  body();  // warm-up: first-launch costs, memory pool growth
-  check(cudaDeviceSynchronize(), "warm-up");
-  for (auto _ : state) {
-    check(cudaEventRecord(start, nullptr), "cudaEventRecord");
-    body();
-    check(cudaEventRecord(stop, nullptr), "cudaEventRecord");
-    check(cudaEventSynchronize(stop), "cudaEventSynchronize");
-    float milliseconds = 0;
-    check(cudaEventElapsedTime(&milliseconds, start, stop), "cudaEventElapsedTime");
-    state.SetIterationTime(milliseconds / 1000.0);
-  }
-  check(cudaEventDestroy(start), "cudaEventDestroy");
-  check(cudaEventDestroy(stop), "cudaEventDestroy");
-}
+using rescan_bench::check;
+using rescan_bench::device_array;
+using rescan_bench::time_iterations;
+using device_floats = device_array<float>;
 
 // One layer's tensors on the device, contiguous, in mamba_ssm's layouts.
 struct layer {

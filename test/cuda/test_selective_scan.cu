@@ -21,36 +21,6 @@
 
 namespace rescan::testing {
 
-// One case's inputs and a random dout on the harness, with forward / backward passes into fresh
-// buffers (the same as selective_scan_bodies.hpp's selective_scan_run, kept here so this file
-// depends only on the committed part of the bodies).
-template <class Harness, class T>
-struct cuda_selective_scan_run {
-  selective_scan_case shape;
-  selective_scan_inputs in;
-  selective_scan_device_case<Harness, T> device;
-  decltype(Harness::upload(std::vector<T>{})) dout;
-
-  explicit cuda_selective_scan_run(const selective_scan_case& c)
-      : shape(c), in(random_selective_scan_inputs(c)), device(c, in, false),
-        dout(Harness::upload(random_uniform<T>(in.u.size(), -1.0, 1.0))) {}
-
-  std::vector<T> forward() {
-    auto out = Harness::template allocate<T>(in.u.size());
-    selective_scan_forward(Harness::backend(), device.arguments(), device.template sequence_view<T>(out.data()));
-    return Harness::download(out);
-  }
-  // du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, dh0
-  std::vector<std::vector<T>> backward() {
-    selective_scan_device_gradients<Harness, T> grads(in, shape.states());
-    selective_scan_backward(Harness::backend(), device.arguments(), device.template sequence_view<const T>(dout.data()),
-                            grads.views(device));
-    return {Harness::download(grads.du), Harness::download(grads.ddelta), Harness::download(grads.dA),
-            Harness::download(grads.dB), Harness::download(grads.dC), Harness::download(grads.dD),
-            Harness::download(grads.dz), Harness::download(grads.ddelta_bias), Harness::download(grads.dh0)};
-  }
-};
-
 // Shapes past one tile (512 positions) of the CUDA kernels.
 inline std::vector<selective_scan_case> selective_scan_tile_cases() {
   std::vector<selective_scan_case> cases;
@@ -113,7 +83,7 @@ TEST_CASE_TEMPLATE_DEFINE("selective scan dB / dC summed over runs of several ch
     c.batch = 2, c.dim = 8, c.length = 600, c.state = 4, c.groups = 2;
     c.variable_B = !constant_B;
     INFO(Harness::name << ": " << c);
-    cuda_selective_scan_run<Harness, double> run(c);
+    selective_scan_run<Harness, double> run(c);
     const auto args = run.device.arguments();
     const auto dout = run.device.template sequence_view<const double>(run.dout.data());
     std::vector<std::vector<double>> results;
@@ -138,7 +108,7 @@ TEST_CASE_TEMPLATE_DEFINE("selective scan with B and C in different numbers of g
   selective_scan_case c;
   c.batch = 2, c.dim = 8, c.length = 300, c.state = 4, c.groups = 2;
   INFO(Harness::name << ": " << c);
-  cuda_selective_scan_run<Harness, double> run(c);
+  selective_scan_run<Harness, double> run(c);
   const index_t B = c.batch, N = c.state, L = c.length;
   std::vector<double> C4(std::size_t(B * 4 * N * L));
   for (index_t b = 0; b < B; ++b)
@@ -191,7 +161,7 @@ TEST_CASE_TEMPLATE_DEFINE("selective scan gradients accumulate when asked, and r
   selective_scan_case c;
   c.batch = 2, c.dim = 4, c.length = 700, c.state = 16, c.groups = 2;
   INFO(Harness::name << ": " << c);
-  cuda_selective_scan_run<Harness, float> run(c);
+  selective_scan_run<Harness, float> run(c);
   const auto fresh = run.backward();
   CHECK(run.backward() == fresh);  // deterministic: no atomics, fixed sums
 
@@ -288,7 +258,7 @@ TEST_CASE("cuda: selective scan on a non-default stream matches the default stre
   using harness = cuda_harness;
   selective_scan_case c;
   c.batch = 2, c.dim = 3, c.length = 900, c.state = 16;
-  cuda_selective_scan_run<harness, float> run(c);
+  selective_scan_run<harness, float> run(c);
   cudaStream_t stream = nullptr;
   REQUIRE(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) == cudaSuccess);
   const cuda_t on_stream{stream};

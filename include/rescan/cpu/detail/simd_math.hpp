@@ -175,17 +175,22 @@ V power_of_two(const V& k) {
   }
 }
 
+// c[0] x^(K-1) + ... + c[K-1] by Horner's rule (coefficients from the highest power down).
+template <class V, class T, std::size_t K>
+V horner(const V& x, const T (&c)[K]) {
+  V p = V{} + c[0];
+  for (std::size_t i = 1; i < K; ++i) p = p * x + c[i];
+  return p;
+}
+
 // exp(r) for |r| <= ln2 / 2. float: a degree-5 polynomial fitted for relative error on that
 // interval (7.5e-8 in exact arithmetic, about one float ulp); double: Taylor to degree 12.
 template <class T, class V>
 V exp_polynomial(const V& r) {
   if constexpr (std::is_same_v<T, float>) {
-    V p = V{} + 0.008297651843026476f;
-    p = p * r + 0.04191538181319761f;
-    p = p * r + 0.16667574776855634f;
-    p = p * r + 0.4999889485335128f;
-    p = p * r + 0.9999996919773669f;
-    return p * r + 1.0000000716543669f;
+    static constexpr float fitted[] = {0.008297651843026476f, 0.04191538181319761f, 0.16667574776855634f,
+                                       0.4999889485335128f,   0.9999996919773669f,  1.0000000716543669f};
+    return horner(r, fitted);
   } else {
     using c = exp_constants<T>;
     double coefficient = 1.0;
@@ -203,12 +208,9 @@ V exp_polynomial(const V& r) {
 template <class T, class V>
 V exp2_polynomial(const V& f) {
   if constexpr (std::is_same_v<T, float>) {
-    V p = V{} + 0.0013276466799337517f;
-    p = p * f + 0.009675541292997053f;
-    p = p * f + 0.05550713289561806f;
-    p = p * f + 0.24022119724871868f;
-    p = p * f + 0.6931469670549256f;
-    return p * f + 1.0000000716543669f;
+    static constexpr float fitted[] = {0.0013276466799337517f, 0.009675541292997053f, 0.05550713289561806f,
+                                       0.24022119724871868f,   0.6931469670549256f,   1.0000000716543669f};
+    return horner(f, fitted);
   } else {
     return exp_polynomial<T>(f * T(0.6931471805599453));
   }

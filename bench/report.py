@@ -34,6 +34,9 @@ GROUPS = [
      "rescan_tome_plan_merge", None, None, "reference_loop_plan_merge"),
     ("token merging: plan + merge_weighted, R-MeeTo settings", "rescan_rmeeto_plan_merge", None, None,
      "reference_loop_plan_merge"),
+    ("selective scan forward", "rescan_selective_scan_forward", None, None, "reference_loop_selective_scan_forward"),
+    ("selective scan backward (from saved checkpoints)", "rescan_selective_scan_backward", None, None, None),
+    ("selective_state_update (one decoding step)", "rescan_selective_state_update", None, None, None),
 ]
 
 NAME = re.compile(r"^(?P<family>[A-Za-z0-9_]+)(?P<args>(/[a-z_]+:\d+)*)")
@@ -50,9 +53,13 @@ def parse(path):
         if not match:
             continue
         args = dict(part.split(":") for part in match.group("args").strip("/").split("/") if ":" in part)
-        key = (match.group("family"), int(args.get("n", args.get("rows", args.get("shape", 0)))),
-               int(args.get("threads", 0)))
-        size_names[key[0]] = "n" if "n" in args else "shape" if "shape" in args else "rows"
+        if "batch" in args:  # the selective scan: (batch, dim, length, state) as one label
+            size = "x".join(args[axis] for axis in ("batch", "dim", "length", "state"))
+            size_names[match.group("family")] = "batch x dim x L x N"
+        else:
+            size = int(args.get("n", args.get("rows", args.get("shape", 0))))
+            size_names[match.group("family")] = "n" if "n" in args else "shape" if "shape" in args else "rows"
+        key = (match.group("family"), size, int(args.get("threads", 0)))
         time_ns = bench["real_time"] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[bench.get("time_unit", "ns")]
         if bench.get("run_type") == "aggregate":
             if bench.get("aggregate_name") == "median":
@@ -85,7 +92,8 @@ def main():
         if not rows:
             continue
         print(f"\n## {title}\n")
-        header = [size_names.get(rescan, "n"), "threads", "rescan median"]
+        per_update = size_names.get(rescan) == "batch x dim x L x N"
+        header = [size_names.get(rescan, "n"), "threads", "rescan median"] + (["ns/update"] if per_update else [])
         header += ["% of memcpy"] if memcpy else []
         header += [f"x {alternative}"] if alternative else []
         header += [f"x {loop}"] if loop else []
@@ -94,6 +102,11 @@ def main():
         for family, n, threads in rows:
             time_ns = medians[(family, n, threads)]
             cells = [str(n), str(threads), format_time(time_ns)]
+            if per_update:
+                updates = 1
+                for extent in str(n).split("x"):
+                    updates *= int(extent)
+                cells.append(f"{time_ns / updates:.3f}")
             for baseline, as_percent in ((memcpy, True), (alternative, False), (loop, False)):
                 if not baseline:
                     continue

@@ -85,7 +85,7 @@ struct selective_scan_row_gradients {
 
 // Per-thread scratch of the row kernels, in T elements.
 inline index_t selective_scan_scratch_size(index_t Np, int width) {
-  return 8 * selective_scan_block + 3 * selective_scan_block * width + 3 * selective_scan_block * Np;
+  return 8 * selective_scan_block + 3 * selective_scan_block * width + (2 * selective_scan_block + 1) * Np;
 }
 
 // x[t0 .. t0 + n) into out (a plain copy when x is contiguous).
@@ -137,9 +137,10 @@ struct selective_scan_row_kernel {
   T* y_lanes() const { return scratch + 8 * block; }          // (block, W) per-lane partial sums
   T* s1_lanes() const { return y_lanes() + block * W; }
   T* s2_lanes() const { return s1_lanes() + block * W; }
-  T* states_before() const { return s2_lanes() + block * W; }  // (block, Np)
-  T* states_after() const { return states_before() + block * padded(); }
-  T* decays() const { return states_after() + block * padded(); }
+  // (block + 1, Np): row i holds h_{t0+i-1}, the state before position t0 + i, and so row i + 1
+  // the state after it; row n the block's last state.
+  T* states_before() const { return s2_lanes() + block * W; }
+  T* decays() const { return states_before() + (block + 1) * padded(); }  // (block, Np)
 
   // The state entering sequence k: h0 of its state index, or zero.
   void initial_state(index_t k, V* h) const {
@@ -221,11 +222,9 @@ struct selective_scan_row_kernel {
       if constexpr (Save) lanes::store(states_before() + i * W, h);
       h = decay * h + lanes::broadcast(du[i]) * lanes::load(row.B + t * row.B_step);
       lanes::store(ys + i * W, lanes::load(row.C + t * row.C_step) * h);
-      if constexpr (Save) {
-        lanes::store(decays() + i * W, decay);
-        lanes::store(states_after() + i * W, h);
-      }
+      if constexpr (Save) lanes::store(decays() + i * W, decay);
     }
+    if constexpr (Save) lanes::store(states_before() + n * W, h);
     return h;
   }
 
@@ -246,13 +245,11 @@ struct selective_scan_row_kernel {
         if constexpr (Save) lanes::store(states_before() + i * Np + p * W, state);
         state = decay * state + input * lanes::load(B + p * W);
         y += lanes::load(C + p * W) * state;
-        if constexpr (Save) {
-          lanes::store(decays() + i * Np + p * W, decay);
-          lanes::store(states_after() + i * Np + p * W, state);
-        }
+        if constexpr (Save) lanes::store(decays() + i * Np + p * W, decay);
       });
       lanes::store(ys + i * W, y);
     }
+    if constexpr (Save) h.zip(A, [&](V& state, V&, int p) { lanes::store(states_before() + n * Np + p * W, state); });
   }
 
   // z and sigmoid(z) for the block, vectorized (z_block := z, gate_sigmoid := sigmoid(z)).
@@ -444,7 +441,7 @@ struct selective_scan_row_kernel {
     s1 += c.dh * lanes::load(B);
     s2 += A * q;
     c.dA += step * q;
-    const V dB = c.dh * input, dC = grad_y * lanes::load(states_after() + at);
+    const V dB = c.dh * input, dC = grad_y * lanes::load(states_before() + at + padded());  // h_t
     if (g.constant_B) c.dB += dB;
     else if (dB_t) lanes::store(dB_t, lanes::load(dB_t) + dB);
     if (g.constant_C) c.dC += dC;

@@ -176,7 +176,7 @@ struct selective_scan_row_kernel {
   }
 
   // Runs the recurrence over [t0, t0 + n) from h, leaving the final state in h. Writes y_t
-  // (before the gate) into y_block; with Save, also the states before/after and the decays.
+  // (before the gate) into y_block; with Save, also every state (states_before) and the decays.
   template <bool Save>
   void recur(index_t t0, index_t n, V* state) const {
     if constexpr (StaticP == 1) {

@@ -169,6 +169,11 @@ inline std::vector<selective_scan_case> selective_scan_cases() {
     c.offsets = {0, 66};
     c.h0 = false;
   }
+  {  // one position (the decoding path), no initial state, padded state vectors
+    auto& c = add(3, 5, 1, 20, 1);
+    c.h0 = c.D = c.z = false;
+    c.variable_B = false;
+  }
   // Long rows, fewer than the threads: backends may split a row across threads.
   add(1, 2, 700, 4, 1);
   add(1, 1, 600, 16, 1).offsets = {0, 100, 100, 300, 600, 600};

@@ -273,7 +273,13 @@ struct selective_scan_kernels<cpu_t> {
     const cpu_team team = team_of(backend);
     const selective_scan_packing<T> packing(team, problem, math_lanes<T>::width);
     if (problem.length == 1 && !problem.sequences.packed() && checkpoints.data() == nullptr) {
-      const auto row_of = [&](index_t b, index_t d) { return make_selective_scan_row(problem, packing, b, d); };
+      const T* D = problem.in.D.data();
+      const auto row_of = [&](index_t b, index_t d) {
+        return selective_scan_step_row<T>{packing.A_log2e.data() + d * packing.padded,
+                                          packing.row_start(packing.B, packing.B_groups, b, d),
+                                          packing.row_start(packing.C, packing.C_groups, b, d),
+                                          D != nullptr ? problem.in.D(d) : T(0)};
+      };
       selective_scan_single_position(team, problem, row_of, packing.vectors, out, last_state);
       return;
     }

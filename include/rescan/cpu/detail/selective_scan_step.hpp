@@ -34,8 +34,17 @@ void copy_state_out(const T* h, index_t N, const strided_view<T, 3>& states, ind
   }
 }
 
-// problem.length == 1, no packed sequences. row_of(b, d) gives the row kernel's inputs of row
-// (b, d) (A, B and C packed). out: (batch, dim, 1) or absent; last_state: (batch, dim, N) or absent.
+// What one channel of one batch row reads: A log2(e), B and C packed (padded to whole vectors), D.
+template <class T>
+struct selective_scan_step_row {
+  const T* A_log2e;
+  const T* B;
+  const T* C;
+  T D;
+};
+
+// problem.length == 1, no packed sequences. row_of(b, d) gives the selective_scan_step_row of row
+// (b, d). out: (batch, dim, 1) or absent; last_state: (batch, dim, N) or absent.
 template <class T, class RowOf>
 void selective_scan_single_position(const cpu_team& team, const selective_scan_problem<T>& problem,
                                     const RowOf& row_of, int vectors, const strided_view<T, 3>& out,
@@ -62,9 +71,14 @@ void selective_scan_single_position(const cpu_team& team, const selective_scan_p
 
     for (index_t c = 0; c < count; ++c) {
       const index_t d = first + c;
-      const selective_scan_row<T> row = row_of(b, d);
-      alignas(64) T h[selective_scan_max_state + 64] = {};
-      if (in.h0.data() != nullptr) copy_state_in(in.h0, b, d, problem.state, h);
+      const selective_scan_step_row<T> row = row_of(b, d);
+      alignas(64) T h[selective_scan_max_state + 64];
+      if (in.h0.data() != nullptr) {
+        copy_state_in(in.h0, b, d, problem.state, h);
+      } else {
+        for (index_t n = 0; n < problem.state; ++n) h[n] = T(0);
+      }
+      for (index_t n = problem.state; n < index_t(vectors) * W; ++n) h[n] = T(0);  // the padding
       V y{};
       for (int p = 0; p < vectors; ++p) {
         const V decay = vector_exp2<T>(lanes::broadcast(step[c]) * lanes::load(row.A_log2e + p * W));

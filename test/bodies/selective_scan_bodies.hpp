@@ -131,12 +131,9 @@ struct selective_scan_device_gradients {
 // constant B/C, no optional inputs, L = 0, batch 0, reverse, packed sequences (with empty and
 // one-long sequences and sequences crossing blocks).
 inline std::vector<selective_scan_case> selective_scan_cases() {
-  std::vector<selective_scan_case> cases;
+  selective_scan_case_list list;
   const auto add = [&](index_t batch, index_t dim, index_t L, index_t N, index_t groups) -> selective_scan_case& {
-    selective_scan_case c;
-    c.batch = batch, c.dim = dim, c.length = L, c.state = N, c.groups = groups;
-    cases.push_back(c);
-    return cases.back();
+    return list.add(batch, dim, L, N, groups);
   };
   add(1, 1, 1, 1, 1);
   add(2, 4, 5, 3, 2);
@@ -177,7 +174,7 @@ inline std::vector<selective_scan_case> selective_scan_cases() {
   // Long rows, fewer than the threads: backends may split a row across threads.
   add(1, 2, 700, 4, 1);
   add(1, 1, 600, 16, 1).offsets = {0, 100, 100, 300, 600, 600};
-  return cases;
+  return list.cases;
 }
 
 // How close two computations of the same scan in a different grouping (token by token against one

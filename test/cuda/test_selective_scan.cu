@@ -23,12 +23,9 @@ namespace rescan::testing {
 
 // Shapes past one tile (512 positions) of the CUDA kernels.
 inline std::vector<selective_scan_case> selective_scan_tile_cases() {
-  std::vector<selective_scan_case> cases;
+  selective_scan_case_list list;
   const auto add = [&](index_t batch, index_t dim, index_t L, index_t N, index_t groups) -> selective_scan_case& {
-    selective_scan_case c;
-    c.batch = batch, c.dim = dim, c.length = L, c.state = N, c.groups = groups;
-    cases.push_back(c);
-    return cases.back();
+    return list.add(batch, dim, L, N, groups);
   };
   add(2, 3, 1100, 16, 3);
   add(1, 2, 513, 1, 1);
@@ -50,7 +47,7 @@ inline std::vector<selective_scan_case> selective_scan_tile_cases() {
     c.softplus = c.z = false;
   }
   add(1, 1, 600, 256, 1).D = false;
-  return cases;
+  return list.cases;
 }
 
 TEST_CASE_TEMPLATE_DEFINE("selective scan over several tiles matches the double-precision oracle", Harness,

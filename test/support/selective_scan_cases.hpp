@@ -21,6 +21,18 @@ struct selective_scan_case {
   index_t states() const { return offsets.empty() ? batch : index_t(offsets.size()) - 1; }
 };
 
+// A list of cases built one by one: add(...) appends a case with every feature on and returns it
+// to be adjusted (the reference is valid until the next add).
+struct selective_scan_case_list {
+  std::vector<selective_scan_case> cases;
+  selective_scan_case& add(index_t batch, index_t dim, index_t length, index_t state, index_t groups) {
+    selective_scan_case c;
+    c.batch = batch, c.dim = dim, c.length = length, c.state = state, c.groups = groups;
+    cases.push_back(c);
+    return cases.back();
+  }
+};
+
 inline std::ostream& operator<<(std::ostream& out, const selective_scan_case& c) {
   out << "batch " << c.batch << ", dim " << c.dim << ", L " << c.length << ", N " << c.state << ", groups "
       << c.groups << (c.variable_B ? ", variable B" : ", constant B") << (c.variable_C ? ", variable C" : ", constant C")
@@ -82,12 +94,17 @@ inline std::vector<double> reverse_rows(std::vector<double> x, index_t length) {
   return x;
 }
 
+// The time-indexed tensors of a set of inputs (u, delta, z, B, C) or of their gradients, reversed
+// along time (B and C only when they vary with time).
+inline void reverse_time_axes(const selective_scan_inputs& shape, std::vector<double>& u, std::vector<double>& delta,
+                              std::vector<double>& z, std::vector<double>& B, std::vector<double>& C) {
+  for (auto* x : {&u, &delta, &z}) *x = reverse_rows(*x, shape.length);
+  if (shape.variable_B) B = reverse_rows(B, shape.length);
+  if (shape.variable_C) C = reverse_rows(C, shape.length);
+}
+
 inline selective_scan_inputs reverse_in_time(selective_scan_inputs in) {
-  in.u = reverse_rows(in.u, in.length);
-  in.delta = reverse_rows(in.delta, in.length);
-  in.z = reverse_rows(in.z, in.length);
-  if (in.variable_B) in.B = reverse_rows(in.B, in.length);
-  if (in.variable_C) in.C = reverse_rows(in.C, in.length);
+  reverse_time_axes(in, in.u, in.delta, in.z, in.B, in.C);
   return in;
 }
 
@@ -126,11 +143,7 @@ inline selective_scan_expected expected_selective_scan(const selective_scan_case
     if (c.reverse) {
       auto& g = result.gradients;
       result.forward.out = reverse_rows(result.forward.out, piece.length);
-      g.du = reverse_rows(g.du, piece.length);
-      g.ddelta = reverse_rows(g.ddelta, piece.length);
-      g.dz = reverse_rows(g.dz, piece.length);
-      if (piece.variable_B) g.dB = reverse_rows(g.dB, piece.length);
-      if (piece.variable_C) g.dC = reverse_rows(g.dC, piece.length);
+      reverse_time_axes(piece, g.du, g.ddelta, g.dz, g.dB, g.dC);
     }
     return result;
   };

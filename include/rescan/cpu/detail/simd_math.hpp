@@ -216,42 +216,70 @@ V exp2_polynomial(const V& f) {
   }
 }
 
+// The pieces vector_exp and vector_exp2 share. With AVX-512 the maskz_ forms of the intrinsics
+// with every lane set are used: the plain ones start from _mm512_undefined, which GCC 12 reports
+// as maybe-uninitialized.
+// x rounded to the nearest integer (ties to even), for |x| < 2^22.
 template <class T, class V>
-V vector_exp(V x) {
-  using c = exp_constants<T>;
+V round_to_integer(const V& x) {
 #if RESCAN_HAS_VECTOR_EXTENSIONS && defined(__AVX512F__)
   if constexpr (sizeof(V) == 64) {
-    // p * 2^k with vscalef, which overflows to inf and underflows to 0 by itself (k kept finite).
-    // (The maskz_ forms with every lane set: the plain ones start from _mm512_undefined, which
-    // GCC 12 reports as maybe-uninitialized.)
-    // Clamped so that k stays finite; min/max return their second operand for NaN, so NaN stays.
+    constexpr int mode = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
     if constexpr (std::is_same_v<T, float>) {
-      x = reinterpret_cast<V>(_mm512_maskz_min_ps(__mmask16(0xFFFF), _mm512_set1_ps(c::highest + 1), reinterpret_cast<__m512>(x)));
-      x = reinterpret_cast<V>(_mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_set1_ps(c::lowest - 30), reinterpret_cast<__m512>(x)));
+      return reinterpret_cast<V>(_mm512_maskz_roundscale_ps(__mmask16(0xFFFF), reinterpret_cast<__m512>(x), mode));
     } else {
-      x = reinterpret_cast<V>(_mm512_maskz_min_pd(__mmask8(0xFF), _mm512_set1_pd(c::highest + 1), reinterpret_cast<__m512d>(x)));
-      x = reinterpret_cast<V>(_mm512_maskz_max_pd(__mmask8(0xFF), _mm512_set1_pd(c::lowest - 30), reinterpret_cast<__m512d>(x)));
+      return reinterpret_cast<V>(_mm512_maskz_roundscale_pd(__mmask8(0xFF), reinterpret_cast<__m512d>(x), mode));
     }
-    const V k = (x * T(c::log2e) + T(c::round_magic)) - T(c::round_magic);
-    const V r = (x - k * T(c::ln2_high)) - k * T(c::ln2_low);
-    const V p = exp_polynomial<T>(r);
+  }
+#endif
+  return (x + T(exp_constants<T>::round_magic)) - T(exp_constants<T>::round_magic);
+}
+
+// exp (or 2^x) from a range reduction reduce(x) -> {k, p} with x = k ln2 + r (or k + f) and
+// p = exp(r) (or 2^f): p 2^k. lowest / highest: the arguments whose result is the smallest normal
+// and the largest finite number. Below lowest the result is 0, above highest +inf, NaN stays NaN.
+template <class T, class V, class Reduce>
+V exp_by_reduction(V x, T lowest, T highest, const Reduce& reduce) {
+#if RESCAN_HAS_VECTOR_EXTENSIONS && defined(__AVX512F__)
+  if constexpr (sizeof(V) == 64) {
+    // vscalef overflows to inf and underflows to 0 by itself; the clamp only keeps k finite
+    // (min/max return their second operand for NaN, so NaN stays).
     if constexpr (std::is_same_v<T, float>) {
+      x = reinterpret_cast<V>(_mm512_maskz_min_ps(__mmask16(0xFFFF), _mm512_set1_ps(highest + 1), reinterpret_cast<__m512>(x)));
+      x = reinterpret_cast<V>(_mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_set1_ps(lowest - 30), reinterpret_cast<__m512>(x)));
+      const auto [k, p] = reduce(x);
       return reinterpret_cast<V>(_mm512_maskz_scalef_ps(__mmask16(0xFFFF), reinterpret_cast<__m512>(p), reinterpret_cast<__m512>(k)));
     } else {
+      x = reinterpret_cast<V>(_mm512_maskz_min_pd(__mmask8(0xFF), _mm512_set1_pd(highest + 1), reinterpret_cast<__m512d>(x)));
+      x = reinterpret_cast<V>(_mm512_maskz_max_pd(__mmask8(0xFF), _mm512_set1_pd(lowest - 30), reinterpret_cast<__m512d>(x)));
+      const auto [k, p] = reduce(x);
       return reinterpret_cast<V>(_mm512_maskz_scalef_pd(__mmask8(0xFF), reinterpret_cast<__m512d>(p), reinterpret_cast<__m512d>(k)));
     }
   }
 #endif
   const V input = x;
-  x = x > T(c::highest) ? V{} + T(c::highest) : x;  // NaN fails both tests and stays NaN
-  x = x < T(c::lowest) ? V{} + T(c::lowest) : x;
-  const V k = (x * T(c::log2e) + T(c::round_magic)) - T(c::round_magic);
-  const V r = (x - k * T(c::ln2_high)) - k * T(c::ln2_low);
-  const V p = exp_polynomial<T>(r);
+  x = x > highest ? V{} + highest : x;  // NaN fails both tests and stays NaN
+  x = x < lowest ? V{} + lowest : x;
+  const auto [k, p] = reduce(x);
   const V top = k > T(0) ? V{} + T(1) : V{};  // 2^k = 2^(k - 1) * 2 keeps k = 128 (1024) in range
   V result = (p * power_of_two<T>(k - top)) * (top + T(1));
-  result = input < T(c::lowest) ? V{} : result;
-  return input > T(c::highest) ? V{} + T(INFINITY) : result;
+  result = input < lowest ? V{} : result;
+  return input > highest ? V{} + T(INFINITY) : result;
+}
+
+template <class T, class V>
+struct exp_reduction {
+  V k, p;
+};
+
+template <class T, class V>
+V vector_exp(V x) {
+  using c = exp_constants<T>;
+  return exp_by_reduction<T>(x, T(c::lowest), T(c::highest), [](const V& v) {
+    const V k = round_to_integer<T>(v * T(c::log2e));
+    const V r = (v - k * T(c::ln2_high)) - k * T(c::ln2_low);
+    return exp_reduction<T, V>{k, exp_polynomial<T>(r)};
+  });
 }
 
 // 2^x, the same way as vector_exp without the multiplication by log2(e) and the two-part ln 2:
@@ -261,36 +289,10 @@ V vector_exp(V x) {
 template <class T, class V>
 V vector_exp2(V x) {
   using c = exp_constants<T>;
-  constexpr T highest = T(c::highest * c::log2e), lowest = T(c::lowest * c::log2e);
-#if RESCAN_HAS_VECTOR_EXTENSIONS && defined(__AVX512F__)
-  if constexpr (sizeof(V) == 64) {
-    V k;
-    if constexpr (std::is_same_v<T, float>) {
-      x = reinterpret_cast<V>(_mm512_maskz_min_ps(__mmask16(0xFFFF), _mm512_set1_ps(highest + 1), reinterpret_cast<__m512>(x)));
-      x = reinterpret_cast<V>(_mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_set1_ps(lowest - 30), reinterpret_cast<__m512>(x)));
-      k = reinterpret_cast<V>(_mm512_maskz_roundscale_ps(__mmask16(0xFFFF), reinterpret_cast<__m512>(x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    } else {
-      x = reinterpret_cast<V>(_mm512_maskz_min_pd(__mmask8(0xFF), _mm512_set1_pd(highest + 1), reinterpret_cast<__m512d>(x)));
-      x = reinterpret_cast<V>(_mm512_maskz_max_pd(__mmask8(0xFF), _mm512_set1_pd(lowest - 30), reinterpret_cast<__m512d>(x)));
-      k = reinterpret_cast<V>(_mm512_maskz_roundscale_pd(__mmask8(0xFF), reinterpret_cast<__m512d>(x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    }
-    const V p = exp2_polynomial<T>(x - k);
-    if constexpr (std::is_same_v<T, float>) {
-      return reinterpret_cast<V>(_mm512_maskz_scalef_ps(__mmask16(0xFFFF), reinterpret_cast<__m512>(p), reinterpret_cast<__m512>(k)));
-    } else {
-      return reinterpret_cast<V>(_mm512_maskz_scalef_pd(__mmask8(0xFF), reinterpret_cast<__m512d>(p), reinterpret_cast<__m512d>(k)));
-    }
-  }
-#endif
-  const V input = x;
-  x = x > highest ? V{} + highest : x;  // NaN fails both tests and stays NaN
-  x = x < lowest ? V{} + lowest : x;
-  const V k = (x + T(c::round_magic)) - T(c::round_magic);
-  const V p = exp2_polynomial<T>(x - k);
-  const V top = k > T(0) ? V{} + T(1) : V{};  // 2^k = 2^(k - 1) * 2 keeps k = 128 (1024) in range
-  V result = (p * power_of_two<T>(k - top)) * (top + T(1));
-  result = input < lowest ? V{} : result;
-  return input > highest ? V{} + T(INFINITY) : result;
+  return exp_by_reduction<T>(x, T(c::lowest * c::log2e), T(c::highest * c::log2e), [](const V& v) {
+    const V k = round_to_integer<T>(v);
+    return exp_reduction<T, V>{k, exp2_polynomial<T>(v - k)};
+  });
 }
 
 // 1 / x, for x >= 1 (where the kernels divide): with AVX-512, the 14-bit

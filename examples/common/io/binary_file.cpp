@@ -7,8 +7,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "common/io/file_error.hpp"
 
@@ -97,19 +95,28 @@ void sync_directory(const std::string& directory) {
 }  // namespace
 
 std::vector<std::uint8_t> read_file(const std::string& path) {
+  const int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (descriptor < 0) {
+    const int reason = errno;
+    detail::raise_file_error("read_file: cannot open ", path, ": ", system_reason(reason));
+  }
+  std::vector<std::uint8_t> bytes;
   struct stat status {};
-  if (::stat(path.c_str(), &status) != 0) {
-    const int reason = errno;
-    detail::raise_file_error("read_file: cannot open ", path, ": ", system_reason(reason));
+  if (::fstat(descriptor, &status) == 0 && S_ISREG(status.st_mode) && status.st_size > 0)
+    bytes.reserve(static_cast<std::size_t>(status.st_size));
+  std::uint8_t chunk[1 << 16];
+  for (;;) {
+    const ::ssize_t got = ::read(descriptor, chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      const int reason = errno;
+      ::close(descriptor);
+      detail::raise_file_error("read_file: reading ", path, " failed: ", system_reason(reason));
+    }
+    if (got == 0) break;
+    bytes.insert(bytes.end(), chunk, chunk + got);
   }
-  if (S_ISDIR(status.st_mode)) detail::raise_file_error("read_file: ", path, " is a directory, not a file");
-  std::ifstream stream(path, std::ios::binary);
-  if (!stream) {
-    const int reason = errno;
-    detail::raise_file_error("read_file: cannot open ", path, ": ", system_reason(reason));
-  }
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
-  if (stream.bad()) detail::raise_file_error("read_file: reading ", path, " failed");
+  ::close(descriptor);
   return bytes;
 }
 

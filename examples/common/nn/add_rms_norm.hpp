@@ -79,10 +79,12 @@ class add_rms_norm {
     check_built(function);
     if (saved_rows_ < 0) detail::fail(function, ": no training forward pass to differentiate");
     const index_t rows = saved_rows_;
+    if (rows > 0) {
+      detail::check_given(function, "dnormed", dnormed);
+      detail::check_given(function, "dsum", dsum);
+    }
     saved_rows_ = -1;
     if (rows == 0) return;
-    detail::check_given(function, "dnormed", dnormed);
-    detail::check_given(function, "dsum", dsum);
     const T* weight = weight_->value.data();
     const index_t width = width_;
     // dweight: one fixed order over the rows per column, so the sum never depends on the threads.

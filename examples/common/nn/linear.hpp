@@ -73,9 +73,9 @@ class linear {
     check_built("linear::backward");
     if (saved_rows_ < 0) detail::fail("linear::backward: no training forward pass to differentiate");
     const index_t rows = saved_rows_;
+    if (rows > 0) detail::check_given("linear::backward", "dy", dy);
     saved_rows_ = -1;
     if (rows == 0) return;
-    detail::check_given("linear::backward", "dy", dy);
     const auto dout = detail::as_matrix(dy, rows, out_);
     detail::as_matrix(weight().grad.data(), out_, in_).noalias() +=
         dout.transpose() * detail::as_matrix<const T>(saved_x_.data(), rows, in_);

@@ -161,7 +161,7 @@ class mamba_mixer {
     check_built(function);
     if (!saved_) detail::fail(function, ": no training forward pass to differentiate");
     detail::check_given(function, "dout", dout);
-    saved_ = false;
+    saved_ = false;  // consumed (only once the arguments are known good)
     const index_t D = config_.d_model, E = config_.inner(), R = config_.rank(), N = config_.d_state;
     const index_t columns = batch_ * tokens_;
     const auto dout_matrix = detail::as_matrix(dout, columns, D);

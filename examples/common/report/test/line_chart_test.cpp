@@ -69,6 +69,16 @@ TEST_CASE("empty series, all-NaN series and constant series draw without throwin
   CHECK_NOTHROW(draw_line_chart("huge", "x", "y", {{"h", {-1e300, 1e300}, {1e-300, 1e300}, chart_color(3)}}));
 }
 
+TEST_CASE("a non-finite point breaks the line: its neighbours are drawn as dots only") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const line_series range{"range", {0, 2}, {0, 10}, chart_color(0)};
+  const line_series broken{"broken", {0, 1, 2}, {5, nan, 5}, chart_color(1)};
+  const rgb_image chart = draw_line_chart("gap", "x", "y", {range, broken}, 400, 300);
+  const index_t drawn = count_color(chart, chart_color(1), 0, 0, chart.width, chart.height);
+  CHECK(drawn > 4);   // the two end dots
+  CHECK(drawn < 60);  // the legend sample is about 38 pixels; no segment through the gap
+}
+
 TEST_CASE("bad sizes and mismatched series are rejected") {
   CHECK_THROWS_AS(draw_line_chart("t", "x", "y", {}, 100, 500), std::invalid_argument);
   CHECK_THROWS_AS(draw_line_chart("t", "x", "y", {}, 800, 10), std::invalid_argument);

@@ -151,6 +151,11 @@ TEST_CASE("add_rms_norm: backward matches central differences, with and without 
   };
   check_parameter_gradients(params, objective);
   check_central_differences("hidden", hidden, dsum, objective);
+  // A second training step adds to the weight's gradient.
+  const std::vector<double> first_grad = norm.weight().grad;
+  norm.forward(hidden.data(), residual_in, rows, residual_out.data(), normed.data(), pass::training);
+  norm.backward(w_normed.data(), with_dresidual ? w_residual.data() : nullptr, dsum.data());
+  for (std::size_t i = 0; i < first_grad.size(); ++i) CHECK(norm.weight().grad[i] == doctest::Approx(2 * first_grad[i]));
   if (with_residual) check_central_differences("residual_in", residual, dsum, objective);
   }
   }

@@ -108,10 +108,14 @@ TEST_CASE("kl_distillation: zero when the student equals the teacher, finite wit
   std::vector<double> dstudent(6, 9.0);
   CHECK(kl_distillation(logits.data(), logits.data(), 2, 3, 2.0, dstudent.data()) == doctest::Approx(0.0));
   for (const double g : dstudent) CHECK(g == doctest::Approx(0.0));
-  const std::vector<double> one_hot_teacher = {2000.0, 0.0, 0.0};  // p underflows to 0 off the label
+  // A teacher that rules classes out (−inf): p log p → 0 there, not 0 · −inf = NaN.
+  const std::vector<double> one_hot_teacher = {0.0, -INFINITY, -INFINITY};
   const double loss = kl_distillation(logits.data(), one_hot_teacher.data(), 1, 3, 1.0, dstudent.data());
   CHECK(std::isfinite(loss));
   CHECK(loss == doctest::Approx(-log_softmax(logits.data(), 3)[0]).epsilon(1e-12));
+  const std::vector<double> q = {std::exp(log_softmax(logits.data(), 3)[0]), std::exp(log_softmax(logits.data(), 3)[1])};
+  CHECK(dstudent[0] == doctest::Approx(q[0] - 1).epsilon(1e-12));
+  CHECK(dstudent[1] == doctest::Approx(q[1]).epsilon(1e-12));
 }
 
 TEST_CASE("count_correct: argmax against labels, first index on ties") {

@@ -347,6 +347,11 @@ TEST_CASE("mamba_mixer: forward + backward give the same bits twice; the token c
     }
     mixer.forward(hidden.data(), batch, tokens, out.data(), pass::training);
     mixer.backward(hidden.data(), dhidden.data());
+    if (warm_up_tokens > 0) {  // and a second step on the same mixer: no scratch may carry over
+      params.zero_grad();
+      mixer.forward(hidden.data(), batch, tokens, out.data(), pass::training);
+      mixer.backward(hidden.data(), dhidden.data());
+    }
     std::vector<float> everything = out;
     everything.insert(everything.end(), dhidden.begin(), dhidden.end());
     for (const parameter<float>& p : params) everything.insert(everything.end(), p.grad.begin(), p.grad.end());
@@ -356,6 +361,32 @@ TEST_CASE("mamba_mixer: forward + backward give the same bits twice; the token c
   REQUIRE(first.size() == second.size());
   CHECK(std::memcmp(first.data(), second.data(), first.size() * sizeof(float)) == 0);
   CHECK(std::memcmp(first.data(), after_longer.data(), first.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("mamba_mixer: every parameter gradient adds up over backward calls") {
+  for (const bool bidirectional : {false, true}) {
+    CAPTURE(bidirectional);
+    mixer_case c;
+    c.batch = 2, c.tokens = 5, c.bidirectional = bidirectional;
+    double_mixer m(c.config(), 4);
+    random_generator random(14);
+    const std::vector<double> hidden = random_values(random, c.batch * c.tokens * c.d_model);
+    std::vector<double> out(hidden.size()), dhidden(hidden.size());
+    std::vector<std::vector<double>> once;
+    for (int step = 0; step < 2; ++step) {
+      m.mixer.forward(hidden.data(), c.batch, c.tokens, out.data(), pass::training);
+      m.mixer.backward(hidden.data(), dhidden.data());
+      if (step == 0) {
+        for (const parameter<double>& p : m.params) once.push_back(p.grad);
+      }
+    }
+    std::size_t index = 0;
+    for (const parameter<double>& p : m.params) {
+      CAPTURE(p.name);
+      for (std::size_t i = 0; i < p.grad.size(); ++i) CHECK(p.grad[i] == doctest::Approx(2 * once[index][i]));
+      ++index;
+    }
+  }
 }
 
 TEST_CASE("mamba_mixer: bad configurations, shapes and call orders throw naming the argument") {

@@ -85,6 +85,13 @@ TEST_CASE("random_generator: below is uniform over [0, n) and shuffle permutes")
   for (const int bin : histogram) CHECK(std::abs(bin - 10000) < 500);
   CHECK(random.below(1) == 0);
 
+  // n = 3 · 2^61: a plain bits % n would land below 2^62 (two thirds of the range) three times in
+  // four; the rejection of the lowest 2^64 mod n = 2^62 draws makes it two times in three.
+  const index_t huge = index_t(3) << 61;
+  int low = 0;
+  for (int i = 0; i < 20000; ++i) low += random.below(huge) < (index_t(1) << 62) ? 1 : 0;
+  CHECK(low / 20000.0 == doctest::Approx(2.0 / 3).epsilon(0.03));
+
   std::vector<index_t> values(50);
   std::iota(values.begin(), values.end(), 0);
   random_generator first(11), second(11);

@@ -11,6 +11,7 @@ rescan_debian_packages=(
   nlohmann-json3-dev  # examples (configs, reports)
   python3             # bench/report.py (the ratio table)
   zlib1g-dev          # examples (gzipped data sets)
+  dataset-fashion-mnist  # the Vim example's images (gzipped IDX files)
 )
 
 rescan_install_deps() {

@@ -6,6 +6,8 @@
 //   out[c, s, t] = bias[c] + Σ_k weight[c, k] · x[c, s, t + shift(k)]   (x outside [0, length) is 0)
 #pragma once
 
+#include <algorithm>
+
 #include "common/nn/index.hpp"
 
 namespace rescan_examples::detail {
@@ -16,22 +18,31 @@ inline index_t conv_shift(conv_direction direction, index_t kernel, index_t tap)
   return direction == conv_direction::causal ? tap - (kernel - 1) : (kernel - 1) - tap;
 }
 
+// The positions t whose tap reads inside the row, t + shift in [0, length): [first, last).
+struct tap_range {
+  index_t first, last;
+};
+inline tap_range valid_positions(index_t shift, index_t length) {
+  return {std::max<index_t>(0, -shift), std::min<index_t>(length, length - shift)};
+}
+
 // x, out: (channels, sequences, length); weight: (channels, kernel); bias: (channels). out written.
+// One pass per tap over the positions it reaches, so the inner loops have no bounds tests.
 template <class T>
 void depthwise_conv_forward(const T* x, const T* weight, const T* bias, index_t channels, index_t sequences,
                             index_t length, index_t kernel, conv_direction direction, T* out) {
 #pragma omp parallel for schedule(static)
   for (index_t channel = 0; channel < channels; ++channel) {
-    const T* taps = weight + channel * kernel;
     for (index_t sequence = 0; sequence < sequences; ++sequence) {
       const index_t row = (channel * sequences + sequence) * length;
-      for (index_t t = 0; t < length; ++t) {
-        T sum = bias[channel];
-        for (index_t tap = 0; tap < kernel; ++tap) {
-          const index_t source = t + conv_shift(direction, kernel, tap);
-          if (source >= 0 && source < length) sum += taps[tap] * x[row + source];
-        }
-        out[row + t] = sum;
+      T* out_row = out + row;
+      const T* x_row = x + row;
+      for (index_t t = 0; t < length; ++t) out_row[t] = bias[channel];
+      for (index_t tap = 0; tap < kernel; ++tap) {
+        const index_t shift = conv_shift(direction, kernel, tap);
+        const T w = weight[channel * kernel + tap];
+        const tap_range range = valid_positions(shift, length);
+        for (index_t t = range.first; t < range.last; ++t) out_row[t] += w * x_row[t + shift];
       }
     }
   }
@@ -44,20 +55,23 @@ void depthwise_conv_backward(const T* x, const T* weight, const T* dout, index_t
                              index_t length, index_t kernel, conv_direction direction, T* dx, T* dweight, T* dbias) {
 #pragma omp parallel for schedule(static)
   for (index_t channel = 0; channel < channels; ++channel) {
-    const T* taps = weight + channel * kernel;
-    T* dtaps = dweight + channel * kernel;
     T bias_sum = 0;
     for (index_t sequence = 0; sequence < sequences; ++sequence) {
       const index_t row = (channel * sequences + sequence) * length;
-      for (index_t t = 0; t < length; ++t) {
-        const T gradient = dout[row + t];
-        bias_sum += gradient;
-        for (index_t tap = 0; tap < kernel; ++tap) {
-          const index_t source = t + conv_shift(direction, kernel, tap);
-          if (source < 0 || source >= length) continue;
-          dtaps[tap] += gradient * x[row + source];
-          dx[row + source] += taps[tap] * gradient;
+      const T* dout_row = dout + row;
+      const T* x_row = x + row;
+      T* dx_row = dx + row;
+      for (index_t t = 0; t < length; ++t) bias_sum += dout_row[t];
+      for (index_t tap = 0; tap < kernel; ++tap) {
+        const index_t shift = conv_shift(direction, kernel, tap);
+        const T w = weight[channel * kernel + tap];
+        const tap_range range = valid_positions(shift, length);
+        T weight_sum = 0;
+        for (index_t t = range.first; t < range.last; ++t) {
+          weight_sum += dout_row[t] * x_row[t + shift];
+          dx_row[t + shift] += w * dout_row[t];
         }
+        dweight[channel * kernel + tap] += weight_sum;
       }
     }
     dbias[channel] += bias_sum;

@@ -92,14 +92,16 @@ class add_rms_norm {
 #pragma omp parallel for schedule(static) if (rows * width > 32768)
     for (index_t column = 0; column < width; ++column) {
       T sum = 0;
-      for (index_t row = 0; row < rows; ++row) sum += dnormed[row * width + column] * normalized_[std::size_t(row * width + column)];
+      for (index_t row = 0; row < rows; ++row)
+        sum += dnormed[row * width + column] * normalized_[std::size_t(row * width + column)];
       dweight[column] += sum;
     }
 #pragma omp parallel for schedule(static) if (rows * width > 32768)
     for (index_t row = 0; row < rows; ++row) {
       const index_t begin = row * width;
       T mean_product = 0;  // mean(g · x̂)
-      for (index_t i = begin; i < begin + width; ++i) mean_product += dnormed[i] * weight[i - begin] * normalized_[std::size_t(i)];
+      for (index_t i = begin; i < begin + width; ++i)
+        mean_product += dnormed[i] * weight[i - begin] * normalized_[std::size_t(i)];
       mean_product /= T(width);
       const T rstd = rstd_[std::size_t(row)];
       for (index_t i = begin; i < begin + width; ++i) {

@@ -24,7 +24,8 @@ inline void check_at_least(const std::string& function, const char* name, index_
 
 // lo <= value <= hi and finite, for real-valued options.
 inline void check_in_range(const std::string& function, const char* name, double value, double lo, double hi) {
-  if (!(value >= lo && value <= hi)) fail(function, ": ", name, " = ", value, " but it must be in [", lo, ", ", hi, "]");
+  if (!(value >= lo && value <= hi))
+    fail(function, ": ", name, " = ", value, " but it must be in [", lo, ", ", hi, "]");
 }
 
 // A pointer the call must read or write.

@@ -92,14 +92,12 @@ class linear {
   void check_built(const char* function) const {
     if (weight_ == nullptr) detail::fail(function, ": the layer was default-constructed (no parameters)");
   }
-  auto weight_matrix() const {
-    return detail::as_matrix<const T>(weight_->value.data(), out_, in_);
-  }
+  auto weight_matrix() const { return detail::as_matrix<const T>(weight_->value.data(), out_, in_); }
 
   parameter<T>* weight_ = nullptr;
   parameter<T>* bias_ = nullptr;
   index_t in_ = 0, out_ = 0;
-  std::vector<T> saved_x_;  // (rows, in), the last training forward's input
+  std::vector<T> saved_x_;   // (rows, in), the last training forward's input
   index_t saved_rows_ = -1;  // -1: nothing saved
 };
 

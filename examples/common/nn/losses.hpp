@@ -18,6 +18,14 @@ namespace rescan_examples {
 
 namespace detail {
 
+// Keeps T of an output pointer out of deduction, so a plain nullptr may be passed for it.
+template <class T>
+struct type_identity {
+  using type = T;
+};
+template <class T>
+using type_identity_t = typename type_identity<T>::type;
+
 // rows, classes >= 1, logits given, every label in [0, classes).
 template <class T>
 void check_classification(const char* function, const T* logits, const std::int32_t* labels, index_t rows,
@@ -48,8 +56,8 @@ std::vector<T> row_logsumexp(const T* values, index_t rows, index_t classes) {
 // label_smoothing = ε in [0, 1]):  loss_row = logsumexp(x) − Σ_c q_c x_c.
 // dlogits: (rows, classes), written with scale · (softmax(x) − q) / rows; nullptr skips it.
 template <class T>
-double cross_entropy(const T* logits, const std::int32_t* labels, index_t rows, index_t classes,
-                     double label_smoothing, T* dlogits, double scale = 1.0) {
+double cross_entropy(const T* logits, const std::int32_t* labels, index_t rows, index_t classes, double label_smoothing,
+                     detail::type_identity_t<T>* dlogits, double scale = 1.0) {
   constexpr const char* function = "cross_entropy";
   detail::check_classification(function, logits, labels, rows, classes);
   detail::check_in_range(function, "label_smoothing", label_smoothing, 0.0, 1.0);
@@ -63,7 +71,8 @@ double cross_entropy(const T* logits, const std::int32_t* labels, index_t rows, 
     total += double(lse[std::size_t(row)]) - on_label * double(x[labels[row]]) - everywhere * row_sum;
   }
   if (dlogits != nullptr) {
-    rescan::softmax(rescan::cpu, rescan::make_view(logits, {rows, classes}), rescan::make_view(dlogits, {rows, classes}));
+    rescan::softmax(rescan::cpu, rescan::make_view(logits, {rows, classes}),
+                    rescan::make_view(dlogits, {rows, classes}));
     const double factor = scale / double(rows);
     for (index_t row = 0; row < rows; ++row) {
       T* gradient = dlogits + row * classes;
@@ -81,7 +90,7 @@ double cross_entropy(const T* logits, const std::int32_t* labels, index_t rows, 
 // dstudent: (rows, classes), written with scale · τ · (q − p) / rows; nullptr skips it.
 template <class T>
 double kl_distillation(const T* student_logits, const T* teacher_logits, index_t rows, index_t classes,
-                       double temperature, T* dstudent, double scale = 1.0) {
+                       double temperature, detail::type_identity_t<T>* dstudent, double scale = 1.0) {
   constexpr const char* function = "kl_distillation";
   detail::check_at_least(function, "rows", rows, 1);
   detail::check_at_least(function, "classes", classes, 1);

@@ -148,8 +148,9 @@ class mamba_mixer {
     }
 
     // out (columns, D) = yᵀ · out_proj.weightᵀ
-    detail::as_matrix(out, columns, D).noalias() = detail::as_matrix<const T>(y_.data(), E, columns).transpose() *
-                                                   detail::as_matrix<const T>(out_proj_->value.data(), D, E).transpose();
+    detail::as_matrix(out, columns, D).noalias() =
+        detail::as_matrix<const T>(y_.data(), E, columns).transpose() *
+        detail::as_matrix<const T>(out_proj_->value.data(), D, E).transpose();
     saved_ = training;
   }
 
@@ -187,8 +188,8 @@ class mamba_mixer {
       rescan::selective_scan_backward(backend_, scan_arguments(0), dy, scan_gradients(0), {}, checkpoints_view(0));
     } else {
       rescan::bidirectional_selective_scan_backward(backend_, scan_arguments(0), scan_arguments(1), dy,
-                                                    scan_gradients(0), scan_gradients(1), {}, {},
-                                                    checkpoints_view(0), checkpoints_view(1));
+                                                    scan_gradients(0), scan_gradients(1), {}, {}, checkpoints_view(0),
+                                                    checkpoints_view(1));
     }
 
     for (std::size_t index = 0; index < branches_.size(); ++index) {
@@ -213,8 +214,8 @@ class mamba_mixer {
       // u = silu(conv): dconv = du · silu'(conv), in place; then the conv adds into dx (rows [0, E) of dxz).
       apply_silu_backward(a.conv, g.du);
       detail::depthwise_conv_backward(xz_.data(), p.conv_weight->value.data(), g.du.data(), E, batch_, tokens_,
-                                      config_.d_conv, conv_direction_of(index), dxz_.data(),
-                                      p.conv_weight->grad.data(), p.conv_bias->grad.data());
+                                      config_.d_conv, conv_direction_of(index), dxz_.data(), p.conv_weight->grad.data(),
+                                      p.conv_bias->grad.data());
     }
 
     // xz = W_in hiddenᵀ:  dW_in += dxz hidden,  dhidden = dxzᵀ W_in.

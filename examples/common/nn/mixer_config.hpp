@@ -15,7 +15,7 @@ struct mixer_config {
   double dt_min = 1e-3, dt_max = 1e-1, dt_init_floor = 1e-4;
   index_t layers = 1;  // depth of the model, for out_proj's rescaling at init
 
-  index_t inner() const { return expand * d_model; }                          // E
+  index_t inner() const { return expand * d_model; }                            // E
   index_t rank() const { return dt_rank > 0 ? dt_rank : (d_model + 15) / 16; }  // R
 };
 
@@ -25,8 +25,8 @@ inline void check_mixer_config(const std::string& function, const mixer_config& 
   detail::check_at_least(function, "config.d_model", config.d_model, 1);
   detail::check_at_least(function, "config.d_state", config.d_state, 1);
   if (config.d_state > rescan::selective_scan_max_state) {
-    detail::fail(function, ": config.d_state = ", config.d_state, " but it must be <= ",
-                 rescan::selective_scan_max_state);
+    detail::fail(function, ": config.d_state = ", config.d_state,
+                 " but it must be <= ", rescan::selective_scan_max_state);
   }
   detail::check_at_least(function, "config.expand", config.expand, 1);
   detail::check_at_least(function, "config.d_conv", config.d_conv, 1);

@@ -75,7 +75,8 @@ class random_generator {
 
   // Fisher-Yates: every permutation equally likely.
   void shuffle(std::vector<index_t>& values) {
-    for (index_t i = index_t(values.size()) - 1; i > 0; --i) std::swap(values[std::size_t(i)], values[std::size_t(below(i + 1))]);
+    for (index_t i = index_t(values.size()) - 1; i > 0; --i)
+      std::swap(values[std::size_t(i)], values[std::size_t(below(i + 1))]);
   }
 
   // An independent generator for sub-task number stream (data loading, one layer's initialization,

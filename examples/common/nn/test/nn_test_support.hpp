@@ -76,18 +76,18 @@ inline void perturb_parameters(parameter_set<double>& params, random_generator& 
 }  // namespace rescan_examples::testing
 
 // expression throws error_type whose message contains every fragment.
-#define NN_CHECK_THROWS_MENTIONING(expression, error_type, ...)                                      \
-  do {                                                                                              \
-    bool nn_thrown = false;                                                                         \
-    try {                                                                                           \
-      expression;                                                                                   \
-    } catch (const error_type& nn_error) {                                                          \
-      nn_thrown = true;                                                                             \
-      const std::string nn_message = nn_error.what();                                               \
-      for (const char* nn_fragment : {__VA_ARGS__}) {                                               \
-        CHECK_MESSAGE(nn_message.find(nn_fragment) != std::string::npos,                            \
-                      "message \"" << nn_message << "\" lacks \"" << nn_fragment << "\"");          \
-      }                                                                                             \
-    }                                                                                               \
-    CHECK_MESSAGE(nn_thrown, #expression " did not throw " #error_type);                            \
+#define NN_CHECK_THROWS_MENTIONING(expression, error_type, ...)                            \
+  do {                                                                                     \
+    bool nn_thrown = false;                                                                \
+    try {                                                                                  \
+      expression;                                                                          \
+    } catch (const error_type& nn_error) {                                                 \
+      nn_thrown = true;                                                                    \
+      const std::string nn_message = nn_error.what();                                      \
+      for (const char* nn_fragment : {__VA_ARGS__}) {                                      \
+        CHECK_MESSAGE(nn_message.find(nn_fragment) != std::string::npos,                   \
+                      "message \"" << nn_message << "\" lacks \"" << nn_fragment << "\""); \
+      }                                                                                    \
+    }                                                                                      \
+    CHECK_MESSAGE(nn_thrown, #expression " did not throw " #error_type);                   \
   } while (false)

@@ -11,34 +11,34 @@ namespace rescan_examples::testing {
 
 TEST_CASE("linear: forward is x Wᵀ + b, backward matches central differences") {
   for (const bool with_bias : {false, true}) {
-  CAPTURE(with_bias);
-  const index_t rows = 5, in = 3, out = 4;
-  parameter_set<double> params;
-  linear<double> layer(params, "head", in, out, with_bias);
-  random_generator random(1);
-  layer.init_default(random);
-  std::vector<double> x = random_values(random, rows * in), y(std::size_t(rows * out));
-  const std::vector<double> w = random_values(random, rows * out);
+    CAPTURE(with_bias);
+    const index_t rows = 5, in = 3, out = 4;
+    parameter_set<double> params;
+    linear<double> layer(params, "head", in, out, with_bias);
+    random_generator random(1);
+    layer.init_default(random);
+    std::vector<double> x = random_values(random, rows * in), y(std::size_t(rows * out));
+    const std::vector<double> w = random_values(random, rows * out);
 
-  layer.forward(x.data(), rows, y.data(), pass::training);
-  const std::vector<double>& W = layer.weight().value;
-  for (index_t r = 0; r < rows; ++r) {
-    for (index_t o = 0; o < out; ++o) {
-      double expected = with_bias ? layer.bias()->value[std::size_t(o)] : 0.0;
-      for (index_t i = 0; i < in; ++i) expected += x[std::size_t(r * in + i)] * W[std::size_t(o * in + i)];
-      CHECK(y[std::size_t(r * out + o)] == doctest::Approx(expected).epsilon(1e-14));
+    layer.forward(x.data(), rows, y.data(), pass::training);
+    const std::vector<double>& W = layer.weight().value;
+    for (index_t r = 0; r < rows; ++r) {
+      for (index_t o = 0; o < out; ++o) {
+        double expected = with_bias ? layer.bias()->value[std::size_t(o)] : 0.0;
+        for (index_t i = 0; i < in; ++i) expected += x[std::size_t(r * in + i)] * W[std::size_t(o * in + i)];
+        CHECK(y[std::size_t(r * out + o)] == doctest::Approx(expected).epsilon(1e-14));
+      }
     }
-  }
 
-  std::vector<double> dx(x.size());
-  layer.backward(w.data(), dx.data());
-  const auto objective = [&] {
-    layer.forward(x.data(), rows, y.data(), pass::inference);
-    return dot(w, y);
-  };
-  check_parameter_gradients(params, objective);
-  check_central_differences("x", x, dx, objective);
-  CHECK(params.count() == (with_bias ? 2 : 1));
+    std::vector<double> dx(x.size());
+    layer.backward(w.data(), dx.data());
+    const auto objective = [&] {
+      layer.forward(x.data(), rows, y.data(), pass::inference);
+      return dot(w, y);
+    };
+    check_parameter_gradients(params, objective);
+    check_central_differences("x", x, dx, objective);
+    CHECK(params.count() == (with_bias ? 2 : 1));
   }
 }
 
@@ -105,7 +105,8 @@ TEST_CASE("add_rms_norm: forward against plain loops, in place on the residual")
   CHECK_FALSE(norm.weight().weight_decay);
   random_generator random(3);
   norm.weight().value = random_values(random, width);
-  const std::vector<double> hidden = random_values(random, rows * width), residual = random_values(random, rows * width);
+  const std::vector<double> hidden = random_values(random, rows * width),
+                            residual = random_values(random, rows * width);
   std::vector<double> residual_out(hidden.size()), normed(hidden.size());
   norm.forward(hidden.data(), residual.data(), rows, residual_out.data(), normed.data(), pass::inference);
   for (index_t r = 0; r < rows; ++r) {
@@ -117,8 +118,9 @@ TEST_CASE("add_rms_norm: forward against plain loops, in place on the residual")
     for (index_t i = 0; i < width; ++i) {
       const auto k = std::size_t(r * width + i);
       CHECK(residual_out[k] == doctest::Approx(hidden[k] + residual[k]).epsilon(1e-15));
-      CHECK(normed[k] == doctest::Approx(residual_out[k] / std::sqrt(mean_square + 1e-5) * norm.weight().value[std::size_t(i)])
-                             .epsilon(1e-13));
+      CHECK(normed[k] ==
+            doctest::Approx(residual_out[k] / std::sqrt(mean_square + 1e-5) * norm.weight().value[std::size_t(i)])
+                .epsilon(1e-13));
     }
   }
   std::vector<double> in_place = residual, normed_in_place(hidden.size());
@@ -129,35 +131,37 @@ TEST_CASE("add_rms_norm: forward against plain loops, in place on the residual")
 
 TEST_CASE("add_rms_norm: backward matches central differences, with and without residual_in and dresidual_out") {
   for (const bool with_residual : {false, true}) {
-  for (const bool with_dresidual : {false, true}) {
-  CAPTURE(with_residual);
-  CAPTURE(with_dresidual);
-  const index_t rows = 4, width = 6;
-  parameter_set<double> params;
-  add_rms_norm<double> norm(params, "layers.0.norm", width);
-  random_generator random(4);
-  norm.weight().value = random_values(random, width);
-  std::vector<double> hidden = random_values(random, rows * width), residual = random_values(random, rows * width);
-  const std::vector<double> w_normed = random_values(random, rows * width);
-  const std::vector<double> w_residual = with_dresidual ? random_values(random, rows * width) : std::vector<double>(hidden.size(), 0.0);
-  std::vector<double> residual_out(hidden.size()), normed(hidden.size()), dsum(hidden.size());
-  const double* residual_in = with_residual ? residual.data() : nullptr;
-  norm.forward(hidden.data(), residual_in, rows, residual_out.data(), normed.data(), pass::training);
-  norm.backward(w_normed.data(), with_dresidual ? w_residual.data() : nullptr, dsum.data());
-  const auto objective = [&] {
-    norm.forward(hidden.data(), with_residual ? residual.data() : nullptr, rows, residual_out.data(), normed.data(),
-                 pass::inference);
-    return dot(w_normed, normed) + dot(w_residual, residual_out);
-  };
-  check_parameter_gradients(params, objective);
-  check_central_differences("hidden", hidden, dsum, objective);
-  // A second training step adds to the weight's gradient.
-  const std::vector<double> first_grad = norm.weight().grad;
-  norm.forward(hidden.data(), residual_in, rows, residual_out.data(), normed.data(), pass::training);
-  norm.backward(w_normed.data(), with_dresidual ? w_residual.data() : nullptr, dsum.data());
-  for (std::size_t i = 0; i < first_grad.size(); ++i) CHECK(norm.weight().grad[i] == doctest::Approx(2 * first_grad[i]));
-  if (with_residual) check_central_differences("residual_in", residual, dsum, objective);
-  }
+    for (const bool with_dresidual : {false, true}) {
+      CAPTURE(with_residual);
+      CAPTURE(with_dresidual);
+      const index_t rows = 4, width = 6;
+      parameter_set<double> params;
+      add_rms_norm<double> norm(params, "layers.0.norm", width);
+      random_generator random(4);
+      norm.weight().value = random_values(random, width);
+      std::vector<double> hidden = random_values(random, rows * width), residual = random_values(random, rows * width);
+      const std::vector<double> w_normed = random_values(random, rows * width);
+      const std::vector<double> w_residual =
+          with_dresidual ? random_values(random, rows * width) : std::vector<double>(hidden.size(), 0.0);
+      std::vector<double> residual_out(hidden.size()), normed(hidden.size()), dsum(hidden.size());
+      const double* residual_in = with_residual ? residual.data() : nullptr;
+      norm.forward(hidden.data(), residual_in, rows, residual_out.data(), normed.data(), pass::training);
+      norm.backward(w_normed.data(), with_dresidual ? w_residual.data() : nullptr, dsum.data());
+      const auto objective = [&] {
+        norm.forward(hidden.data(), with_residual ? residual.data() : nullptr, rows, residual_out.data(), normed.data(),
+                     pass::inference);
+        return dot(w_normed, normed) + dot(w_residual, residual_out);
+      };
+      check_parameter_gradients(params, objective);
+      check_central_differences("hidden", hidden, dsum, objective);
+      // A second training step adds to the weight's gradient.
+      const std::vector<double> first_grad = norm.weight().grad;
+      norm.forward(hidden.data(), residual_in, rows, residual_out.data(), normed.data(), pass::training);
+      norm.backward(w_normed.data(), with_dresidual ? w_residual.data() : nullptr, dsum.data());
+      for (std::size_t i = 0; i < first_grad.size(); ++i)
+        CHECK(norm.weight().grad[i] == doctest::Approx(2 * first_grad[i]));
+      if (with_residual) check_central_differences("residual_in", residual, dsum, objective);
+    }
   }
 }
 
@@ -168,12 +172,12 @@ TEST_CASE("add_rms_norm: bad sizes and a backward without a training forward thr
   NN_CHECK_THROWS_MENTIONING(add_rms_norm<float>(params, "n", 4, 0.0), rescan::value_error, "eps = 0");
   add_rms_norm<float> norm(params, "n", 2);
   std::vector<float> a(4, 1.0f), b(4), c(4);
-  NN_CHECK_THROWS_MENTIONING(norm.backward(a.data(), nullptr, b.data()), rescan::value_error,
-                             "add_rms_norm::backward", "no training forward");
+  NN_CHECK_THROWS_MENTIONING(norm.backward(a.data(), nullptr, b.data()), rescan::value_error, "add_rms_norm::backward",
+                             "no training forward");
   norm.forward(a.data(), nullptr, 2, b.data(), c.data(), pass::inference);
   NN_CHECK_THROWS_MENTIONING(norm.backward(a.data(), nullptr, b.data()), rescan::value_error, "no training forward");
-  NN_CHECK_THROWS_MENTIONING(norm.forward(a.data(), nullptr, 2, nullptr, c.data(), pass::training),
-                             rescan::value_error, "residual_out is nullptr");
+  NN_CHECK_THROWS_MENTIONING(norm.forward(a.data(), nullptr, 2, nullptr, c.data(), pass::training), rescan::value_error,
+                             "residual_out is nullptr");
   norm.forward(a.data(), nullptr, 2, b.data(), c.data(), pass::training);
   NN_CHECK_THROWS_MENTIONING(norm.backward(a.data(), nullptr, nullptr), rescan::value_error, "dsum is nullptr");
   norm.backward(a.data(), nullptr, b.data());  // the failed call kept the saved activations

@@ -26,10 +26,10 @@ TEST_CASE("cross_entropy: a hand-computed value") {
   const std::vector<double> logits = {1, 2, 3};
   const std::vector<std::int32_t> label = {2};
   // −log softmax_2 = log(e + e² + e³) − 3
-  CHECK(cross_entropy(logits.data(), label.data(), 1, 3, 0.0, static_cast<double*>(nullptr)) ==
+  CHECK(cross_entropy(logits.data(), label.data(), 1, 3, 0.0, nullptr) ==
         doctest::Approx(0.40760596444438).epsilon(1e-12));
   // ε = 0.3: q = (0.1, 0.1, 0.8); loss = lse − (0.1 · 1 + 0.1 · 2 + 0.8 · 3) = 3.40760596 − 2.7
-  CHECK(cross_entropy(logits.data(), label.data(), 1, 3, 0.3, static_cast<double*>(nullptr)) ==
+  CHECK(cross_entropy(logits.data(), label.data(), 1, 3, 0.3, nullptr) ==
         doctest::Approx(0.70760596444438).epsilon(1e-12));
 }
 
@@ -53,7 +53,7 @@ TEST_CASE("cross_entropy: mean over rows against plain loops and its gradient ag
     const double loss = cross_entropy(logits.data(), labels.data(), rows, classes, smoothing, dlogits.data(), scale);
     CHECK(loss == doctest::Approx(expected).epsilon(1e-12));
     const auto objective = [&] {
-      return scale * cross_entropy(logits.data(), labels.data(), rows, classes, smoothing, static_cast<double*>(nullptr));
+      return scale * cross_entropy(logits.data(), labels.data(), rows, classes, smoothing, nullptr);
     };
     check_central_differences("logits", logits, dlogits, objective, 1e-8);
   }
@@ -92,12 +92,12 @@ TEST_CASE("kl_distillation: against plain loops, gradient against central differ
     }
     const double scale = 0.7;
     std::vector<double> dstudent(student.size());
-    const double loss = kl_distillation(student.data(), teacher.data(), rows, classes, temperature, dstudent.data(), scale);
+    const double loss =
+        kl_distillation(student.data(), teacher.data(), rows, classes, temperature, dstudent.data(), scale);
     CHECK(loss == doctest::Approx(expected).epsilon(1e-12));
     CHECK(loss > 0);
     const auto objective = [&] {
-      return scale * kl_distillation(student.data(), teacher.data(), rows, classes, temperature,
-                                     static_cast<double*>(nullptr));
+      return scale * kl_distillation(student.data(), teacher.data(), rows, classes, temperature, nullptr);
     };
     check_central_differences("student_logits", student, dstudent, objective, 1e-8);
   }
@@ -113,7 +113,8 @@ TEST_CASE("kl_distillation: zero when the student equals the teacher, finite wit
   const double loss = kl_distillation(logits.data(), one_hot_teacher.data(), 1, 3, 1.0, dstudent.data());
   CHECK(std::isfinite(loss));
   CHECK(loss == doctest::Approx(-log_softmax(logits.data(), 3)[0]).epsilon(1e-12));
-  const std::vector<double> q = {std::exp(log_softmax(logits.data(), 3)[0]), std::exp(log_softmax(logits.data(), 3)[1])};
+  const std::vector<double> q = {std::exp(log_softmax(logits.data(), 3)[0]),
+                                 std::exp(log_softmax(logits.data(), 3)[1])};
   CHECK(dstudent[0] == doctest::Approx(q[0] - 1).epsilon(1e-12));
   CHECK(dstudent[1] == doctest::Approx(q[1]).epsilon(1e-12));
 }
@@ -143,10 +144,11 @@ TEST_CASE("losses: bad labels, sizes and options throw naming the argument") {
                              "classes = 0");
   NN_CHECK_THROWS_MENTIONING(cross_entropy(static_cast<const double*>(nullptr), good.data(), 2, 2, 0.0, grad.data()),
                              rescan::value_error, "logits is nullptr");
-  NN_CHECK_THROWS_MENTIONING(kl_distillation(logits.data(), logits.data(), 2, 2, 0.0, grad.data()),
-                             rescan::value_error, "kl_distillation", "temperature = 0");
-  NN_CHECK_THROWS_MENTIONING(kl_distillation(logits.data(), static_cast<const double*>(nullptr), 2, 2, 1.0, grad.data()),
-                             rescan::value_error, "teacher_logits is nullptr");
+  NN_CHECK_THROWS_MENTIONING(kl_distillation(logits.data(), logits.data(), 2, 2, 0.0, grad.data()), rescan::value_error,
+                             "kl_distillation", "temperature = 0");
+  NN_CHECK_THROWS_MENTIONING(
+      kl_distillation(logits.data(), static_cast<const double*>(nullptr), 2, 2, 1.0, grad.data()), rescan::value_error,
+      "teacher_logits is nullptr");
 }
 
 }  // namespace rescan_examples::testing

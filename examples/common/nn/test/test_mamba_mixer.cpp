@@ -32,7 +32,8 @@ std::vector<double> flip_tokens(const std::vector<double>& x, index_t batch, ind
   for (index_t b = 0; b < batch; ++b) {
     for (index_t t = 0; t < tokens; ++t) {
       for (index_t c = 0; c < channels; ++c) {
-        flipped[std::size_t((b * tokens + t) * channels + c)] = x[std::size_t((b * tokens + tokens - 1 - t) * channels + c)];
+        flipped[std::size_t((b * tokens + t) * channels + c)] =
+            x[std::size_t((b * tokens + tokens - 1 - t) * channels + c)];
       }
     }
   }
@@ -64,7 +65,8 @@ std::vector<double> reference_branch(const parameter_set<double>& params, const 
     for (index_t t = 0; t < tokens; ++t) {
       for (index_t c = 0; c < 2 * E; ++c) {
         for (index_t d = 0; d < D; ++d) {
-          xz[std::size_t(t * 2 * E + c)] += in_proj[std::size_t(c * D + d)] * hidden[std::size_t((b * tokens + t) * D + d)];
+          xz[std::size_t(t * 2 * E + c)] +=
+              in_proj[std::size_t(c * D + d)] * hidden[std::size_t((b * tokens + t) * D + d)];
         }
       }
     }
@@ -119,10 +121,10 @@ std::vector<double> reference_mixer(const parameter_set<double>& params, const s
   const index_t D = config.d_model, E = config.inner();
   std::vector<double> y = reference_branch(params, prefix, "", "A_log", "D", config, hidden, batch, tokens);
   if (config.bidirectional) {
-    const std::vector<double> y_backward = flip_tokens(
-        reference_branch(params, prefix, "_b", "A_b_log", "D_b", config, flip_tokens(hidden, batch, tokens), batch,
-                         tokens),
-        batch, tokens);
+    const std::vector<double> y_backward =
+        flip_tokens(reference_branch(params, prefix, "_b", "A_b_log", "D_b", config, flip_tokens(hidden, batch, tokens),
+                                     batch, tokens),
+                    batch, tokens);
     for (std::size_t i = 0; i < y.size(); ++i) y[i] = (y[i] + y_backward[i]) / 2;
   }
   const auto& out_proj = params.find(prefix + ".out_proj.weight")->value;
@@ -189,9 +191,11 @@ TEST_CASE("mamba_mixer: forward matches the plain-loop formulas") {
     const std::vector<double> hidden = random_values(random, c.batch * c.tokens * c.d_model);
     std::vector<double> out(hidden.size());
     m.mixer.forward(hidden.data(), c.batch, c.tokens, out.data(), pass::inference);
-    const std::vector<double> expected = reference_mixer(m.params, "layers.0.mixer", c.config(), hidden, c.batch, c.tokens);
+    const std::vector<double> expected =
+        reference_mixer(m.params, "layers.0.mixer", c.config(), hidden, c.batch, c.tokens);
     double worst = 0;
-    for (std::size_t i = 0; i < out.size(); ++i) worst = std::max(worst, std::abs(out[i] - expected[i]) / (1 + std::abs(expected[i])));
+    for (std::size_t i = 0; i < out.size(); ++i)
+      worst = std::max(worst, std::abs(out[i] - expected[i]) / (1 + std::abs(expected[i])));
     CHECK(worst < 1e-12);
   }
 }
@@ -230,11 +234,13 @@ TEST_CASE("mamba_mixer: bidirectional = (forward branch + reversed unidirectiona
     copy(forward_only, shared, shared);
     copy(backward_only, shared, shared);
   }
-  const std::vector<std::pair<std::string, std::string>> branch_names = {
-      {"conv1d.weight", "conv1d_b.weight"}, {"conv1d.bias", "conv1d_b.bias"},
-      {"x_proj.weight", "x_proj_b.weight"}, {"dt_proj.weight", "dt_proj_b.weight"},
-      {"dt_proj.bias", "dt_proj_b.bias"},   {"A_log", "A_b_log"},
-      {"D", "D_b"}};
+  const std::vector<std::pair<std::string, std::string>> branch_names = {{"conv1d.weight", "conv1d_b.weight"},
+                                                                         {"conv1d.bias", "conv1d_b.bias"},
+                                                                         {"x_proj.weight", "x_proj_b.weight"},
+                                                                         {"dt_proj.weight", "dt_proj_b.weight"},
+                                                                         {"dt_proj.bias", "dt_proj_b.bias"},
+                                                                         {"A_log", "A_b_log"},
+                                                                         {"D", "D_b"}};
   for (const auto& [name, backward_name] : branch_names) {
     copy(forward_only, name, name);
     copy(backward_only, name, backward_name);
@@ -327,7 +333,8 @@ TEST_CASE("mamba_mixer: init follows Vim (ranges, A_log = log(n + 1), D = 1, dt 
   parameter_set<double> floored;
   mamba_mixer<double> floored_mixer(floored, "m", config);
   floored_mixer.init(random);
-  for (const double bias : floored.find("m.dt_proj.bias")->value) CHECK(std::log1p(std::exp(bias)) == doctest::Approx(0.5));
+  for (const double bias : floored.find("m.dt_proj.bias")->value)
+    CHECK(std::log1p(std::exp(bias)) == doctest::Approx(0.5));
 }
 
 TEST_CASE("mamba_mixer: forward + backward give the same bits twice; the token count may change between calls") {

@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "rescan/cpu/parallel.hpp"
@@ -99,6 +101,13 @@ struct selective_scan_packing {
   }
 };
 
+// Row (b, d) of a (batch, dim, L) view, or an absent row when the view is absent.
+template <class View>
+auto row_of_view(const View& x, index_t b, index_t d) {
+  using row = std::decay_t<decltype(x[b][d])>;
+  return x.data() != nullptr ? x[b][d] : row{};
+}
+
 template <class T>
 selective_scan_row<T> make_selective_scan_row(const selective_scan_problem<T>& problem,
                                               const selective_scan_packing<T>& packing, index_t b, index_t d) {
@@ -106,7 +115,7 @@ selective_scan_row<T> make_selective_scan_row(const selective_scan_problem<T>& p
   selective_scan_row<T> row;
   row.u = in.u[b][d];
   row.delta = in.delta[b][d];
-  if (in.z.data() != nullptr) row.z = in.z[b][d];
+  row.z = row_of_view(in.z, b, d);
   row.A = packing.A.data() + d * packing.padded;
   row.A_log2e = packing.A_log2e.data() + d * packing.padded;
   row.B = packing.row_start(packing.B, packing.B_groups, b, d);
@@ -158,11 +167,17 @@ void selective_scan_forward_rows(const cpu_team& team, const selective_scan_prob
   selective_scan_scratch<T> scratch(team, packing.padded);
   with_row_kernel<T>(packing.vectors, [&](auto* kernel_tag) {
     using kernel = std::remove_pointer_t<decltype(kernel_tag)>;
-    parallel_for(team, problem.batch * problem.dim, [&](index_t r, int thread) {
-      const index_t b = r / problem.dim, d = r % problem.dim;
+    // Rows in memory order where the layout allows: channel-major activations ((dim, batch, L), as
+    // the mixers keep them) are walked batch row first, so that consecutive rows are adjacent.
+    const bool batch_inner = std::abs(problem.in.u.stride(0)) < std::abs(problem.in.u.stride(1));
+    const index_t rows = problem.batch * problem.dim;
+    const auto row_of = [&](index_t r) {
+      return batch_inner ? std::pair{r % problem.batch, r / problem.batch} : std::pair{r / problem.dim, r % problem.dim};
+    };
+    parallel_for(team, rows, [&](index_t r, int thread) {
+      const auto [b, d] = row_of(r);
       const auto row = make_selective_scan_row(problem, packing, b, d);
-      const strided_view<T, 1> row_out = out.data() != nullptr ? out[b][d] : strided_view<T, 1>{};
-      kernel{row, scratch.of(thread)}.forward(row_out, last_state, checkpoint(b, d));
+      kernel{row, scratch.of(thread)}.forward(row_of_view(out, b, d), last_state, checkpoint(b, d));
     });
   });
 }
@@ -210,10 +225,9 @@ void selective_scan_forward_split_rows(const cpu_team& team, selective_scan_prob
       const index_t last = std::min(problem.length, (part + 1) * blocks_per_part * selective_scan_block);
       if (first >= last) return;
       const auto row = make_selective_scan_row(problem, packing, b, d);
-      const strided_view<T, 1> row_out = out.data() != nullptr ? out[b][d] : strided_view<T, 1>{};
       const T* row_saved = saved.data() + r * blocks * Np;
       kernel{row, scratch.of(thread)}.forward_positions(
-          row_out, strided_view<T, 3>{}, [](index_t, const T*) {},
+          row_of_view(out, b, d), strided_view<T, 3>{}, [](index_t, const T*) {},
           [row_saved, Np](index_t c, T* h) { std::copy(row_saved + c * Np, row_saved + (c + 1) * Np, h); }, first,
           last);
     });
@@ -348,9 +362,9 @@ struct selective_scan_kernels<cpu_t> {
         for (index_t d = first; d < first + count; ++d) {
           const auto row = make_selective_scan_row(problem, packing, b, d);
           selective_scan_row_gradients<T> g;
-          if (gradients.du.data() != nullptr) g.du = gradients.du[b][d];
-          if (gradients.ddelta.data() != nullptr) g.ddelta = gradients.ddelta[b][d];
-          if (gradients.dz.data() != nullptr) g.dz = gradients.dz[b][d];
+          g.du = row_of_view(gradients.du, b, d);
+          g.ddelta = row_of_view(gradients.ddelta, b, d);
+          g.dz = row_of_view(gradients.dz, b, d);
           g.accumulate = gradients.accumulate;
           g.dB = variable_dB ? slab_dB.data() + unit * L * Np : nullptr;
           g.dC = variable_dC ? slab_dC.data() + unit * L * Np : nullptr;

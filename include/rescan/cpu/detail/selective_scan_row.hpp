@@ -88,12 +88,15 @@ inline index_t selective_scan_scratch_size(index_t Np, int width) {
   return 8 * selective_scan_block + 3 * selective_scan_block * width + (2 * selective_scan_block + 1) * Np;
 }
 
-// x[t0 .. t0 + n) into out (a plain copy when x is contiguous).
+// x[t0 .. t0 + n) into out. Strides 1 and -1 (a reverse scan of contiguous rows) have loops of
+// their own, which the compiler vectorizes.
 template <class T>
 void gather(const strided_view<const T, 1>& x, index_t t0, index_t n, T* out) {
   const T* first = x.data() + t0 * x.stride(0);
   if (x.stride(0) == 1) {
     for (index_t i = 0; i < n; ++i) out[i] = first[i];  // short: a loop beats a call to memmove
+  } else if (x.stride(0) == -1) {
+    for (index_t i = 0; i < n; ++i) out[i] = first[-i];
   } else {
     for (index_t i = 0; i < n; ++i) out[i] = first[i * x.stride(0)];
   }
@@ -104,10 +107,19 @@ template <class T>
 void write_block_values(const strided_view<T, 1>& out, index_t t0, index_t n, const T* values, bool accumulate) {
   T* first = out.data() + t0 * out.stride(0);
   const index_t stride = out.stride(0);
-  if (accumulate) {
-    for (index_t i = 0; i < n; ++i) first[i * stride] += values[i];
+  const auto write = [&](auto step) {  // step: the stride, a compile-time constant where it can be
+    if (accumulate) {
+      for (index_t i = 0; i < n; ++i) first[i * step] += values[i];
+    } else {
+      for (index_t i = 0; i < n; ++i) first[i * step] = values[i];
+    }
+  };
+  if (stride == 1) {
+    write(std::integral_constant<index_t, 1>{});
+  } else if (stride == -1) {
+    write(std::integral_constant<index_t, -1>{});
   } else {
-    for (index_t i = 0; i < n; ++i) first[i * stride] = values[i];
+    write(stride);
   }
 }
 
@@ -144,12 +156,7 @@ struct selective_scan_row_kernel {
 
   // The state entering sequence k: h0 of its state index, or zero.
   void initial_state(index_t k, V* h) const {
-    alignas(64) T lanes_of_h[selective_scan_max_state + 64] = {};
-    if (row.h0.data() != nullptr) {
-      const index_t s = row.sequences.state_index(k, row.batch_row);
-      for (index_t n = 0; n < row.state; ++n) lanes_of_h[n] = row.h0(s, row.channel, n);
-    }
-    for (int p = 0; p < vectors(); ++p) h[p] = lanes::load(lanes_of_h + p * W);
+    load_state(row.h0, row.sequences.state_index(k, row.batch_row), h);
   }
 
   // Δ (after bias and softplus), u and Δ u for positions [t0, t0 + n); with Slope, also dΔ/d(delta).
@@ -294,9 +301,7 @@ struct selective_scan_row_kernel {
       if (t0 == begin) {
         initial_state(k, h);
       } else {
-        alignas(64) T lanes_of_h[selective_scan_max_state + 64] = {};
-        restore(t0 / block, static_cast<T*>(lanes_of_h));
-        for (int p = 0; p < vectors(); ++p) h[p] = lanes::load(lanes_of_h + p * W);
+        restore_state(restore, t0 / block, h);
       }
       const index_t stop = std::min(end, last);
       while (t0 < stop) {
@@ -358,9 +363,7 @@ struct selective_scan_row_kernel {
         if (t0 == begin) {
           initial_state(k, h);
         } else {
-          alignas(64) T lanes_of_h[selective_scan_max_state + 64] = {};
-          restore(t0 / block, static_cast<T*>(lanes_of_h));
-          for (int p = 0; p < P; ++p) h[p] = lanes::load(lanes_of_h + p * W);
+          restore_state(restore, t0 / block, h);
         }
         prepare<true>(t0, n);
         recur<true>(t0, n, h);
@@ -488,11 +491,24 @@ struct selective_scan_row_kernel {
     }
   }
 
+  // h := states(s, d, :), zero in the padding lanes (all zero when states is absent).
   void load_state(const strided_view<const T, 3>& states, index_t s, V* h) const {
-    alignas(64) T lanes_of_h[selective_scan_max_state + 64] = {};
-    if (states.data() != nullptr) {
-      for (index_t n = 0; n < row.state; ++n) lanes_of_h[n] = states(s, row.channel, n);
+    if (states.data() == nullptr) {
+      for (int p = 0; p < vectors(); ++p) h[p] = V{};
+      return;
     }
+    alignas(64) T lanes_of_h[selective_scan_max_state + 64];
+    for (index_t n = 0; n < row.state; ++n) lanes_of_h[n] = states(s, row.channel, n);
+    for (index_t n = row.state; n < padded(); ++n) lanes_of_h[n] = T(0);
+    for (int p = 0; p < vectors(); ++p) h[p] = lanes::load(lanes_of_h + p * W);
+  }
+
+  // h := the state restore(c, lanes) saves before position c * block (its first N lanes), zero-padded.
+  template <class Restore>
+  void restore_state(const Restore& restore, index_t c, V* h) const {
+    alignas(64) T lanes_of_h[selective_scan_max_state + 64];
+    for (index_t n = row.state; n < padded(); ++n) lanes_of_h[n] = T(0);
+    restore(c, static_cast<T*>(lanes_of_h));
     for (int p = 0; p < vectors(); ++p) h[p] = lanes::load(lanes_of_h + p * W);
   }
 };

@@ -108,6 +108,13 @@ auto row_of_view(const View& x, index_t b, index_t d) {
   return x.data() != nullptr ? x[b][d] : row{};
 }
 
+// Whether rows are best walked batch row first (in memory order): channel-major activations,
+// (dim, batch, L) as the mixers keep them, where rows (b, d) and (b + 1, d) are adjacent.
+template <class T>
+bool batch_inner(const selective_scan_problem<T>& problem) {
+  return std::abs(problem.in.u.stride(0)) < std::abs(problem.in.u.stride(1));
+}
+
 template <class T>
 selective_scan_row<T> make_selective_scan_row(const selective_scan_problem<T>& problem,
                                               const selective_scan_packing<T>& packing, index_t b, index_t d) {
@@ -167,12 +174,10 @@ void selective_scan_forward_rows(const cpu_team& team, const selective_scan_prob
   selective_scan_scratch<T> scratch(team, packing.padded);
   with_row_kernel<T>(packing.vectors, [&](auto* kernel_tag) {
     using kernel = std::remove_pointer_t<decltype(kernel_tag)>;
-    // Rows in memory order where the layout allows: channel-major activations ((dim, batch, L), as
-    // the mixers keep them) are walked batch row first, so that consecutive rows are adjacent.
-    const bool batch_inner = std::abs(problem.in.u.stride(0)) < std::abs(problem.in.u.stride(1));
+    const bool batch_first = batch_inner(problem);
     const index_t rows = problem.batch * problem.dim;
     const auto row_of = [&](index_t r) {
-      return batch_inner ? std::pair{r % problem.batch, r / problem.batch} : std::pair{r / problem.dim, r % problem.dim};
+      return batch_first ? std::pair{r % problem.batch, r / problem.batch} : std::pair{r / problem.dim, r % problem.dim};
     };
     parallel_for(team, rows, [&](index_t r, int thread) {
       const auto [b, d] = row_of(r);
@@ -356,10 +361,17 @@ struct selective_scan_kernels<cpu_t> {
     selective_scan_scratch<T> scratch(team, Np);
     with_row_kernel<T>(packing.vectors, [&](auto* kernel_tag) {
       using kernel = std::remove_pointer_t<decltype(kernel_tag)>;
-      parallel_for(team, units, [&](index_t unit, int thread) {
-        const index_t b = unit / slabs.per_batch, slab = unit % slabs.per_batch;
+      // A task runs the units of one slab for a few consecutive batch rows, channel by channel and
+      // batch row by batch row within a channel: rows adjacent in memory when the batch is the inner
+      // axis. Each unit still adds its channels into its own dB / dC in channel order: the same bits.
+      const index_t batch_rows = batch_inner(problem) ? std::min<index_t>(batch, 16) : 1;
+      const index_t batch_parts = (batch + batch_rows - 1) / batch_rows;
+      parallel_for(team, batch_parts * slabs.per_batch, [&](index_t task, int thread) {
+        const index_t slab = task % slabs.per_batch, b_first = task / slabs.per_batch * batch_rows;
+        const index_t b_end = std::min(batch, b_first + batch_rows);
         const index_t first = slabs.first_channel(slab), count = slabs.channel_count(slab);
-        for (index_t d = first; d < first + count; ++d) {
+        for (index_t d = first; d < first + count; ++d) for (index_t b = b_first; b < b_end; ++b) {
+          const index_t unit = b * slabs.per_batch + slab;
           const auto row = make_selective_scan_row(problem, packing, b, d);
           selective_scan_row_gradients<T> g;
           g.du = row_of_view(gradients.du, b, d);

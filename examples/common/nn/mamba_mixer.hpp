@@ -16,10 +16,12 @@
 // checkpoints, so the backward pass does not run the recurrence twice.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include <rescan/cpu/detail/simd_math.hpp>
 #include <rescan/cpu/selective_scan.hpp>
 #include <rescan/scan/bidirectional_selective_scan.hpp>
 
@@ -274,23 +276,39 @@ class mamba_mixer {
     return branch_index == 0 ? detail::conv_direction::causal : detail::conv_direction::anti_causal;
   }
 
-  static T sigmoid(T value) { return T(1) / (T(1) + std::exp(-value)); }
-
-  // u = conv · sigmoid(conv)
-  static void apply_silu(const std::vector<T>& conv, std::vector<T>& u) {
-    const index_t count = index_t(conv.size());
+  // out[i] := f(a[i], b[i]) for i in [0, count), f taking and returning SIMD vectors of rescan's
+  // math lanes; the last, partial vector goes through zero-padded copies, so every element gets the
+  // same arithmetic wherever it lies. out may be a or b.
+  template <class F>
+  static void map_vectors(index_t count, const T* a, const T* b, T* out, const F& f) {
+    using lanes = rescan::detail::math_lanes<T>;
+    constexpr index_t width = lanes::width;
+    const index_t whole = count / width;
 #pragma omp parallel for schedule(static) if (count > 32768)
-    for (index_t i = 0; i < count; ++i) u[std::size_t(i)] = conv[std::size_t(i)] * sigmoid(conv[std::size_t(i)]);
+    for (index_t v = 0; v < whole; ++v) {
+      lanes::store(out + v * width, f(lanes::load(a + v * width), lanes::load(b + v * width)));
+    }
+    const index_t first = whole * width, rest = count - first;
+    if (rest == 0) return;
+    alignas(64) T a_rest[width] = {}, b_rest[width] = {}, out_rest[width];
+    std::copy(a + first, a + count, a_rest);
+    std::copy(b + first, b + count, b_rest);
+    lanes::store(out_rest, f(lanes::load(a_rest), lanes::load(b_rest)));
+    std::copy(out_rest, out_rest + rest, out + first);
+  }
+
+  // u = conv · sigmoid(conv), vectorized (rescan's vector sigmoid: within a few ulp of std::exp's).
+  static void apply_silu(const std::vector<T>& conv, std::vector<T>& u) {
+    map_vectors(index_t(conv.size()), conv.data(), conv.data(), u.data(),
+                [](const auto& x, const auto&) { return x * rescan::detail::vector_sigmoid<T>(x); });
   }
 
   // gradient *= silu'(conv) = s · (1 + conv · (1 − s)), s = sigmoid(conv)
   static void apply_silu_backward(const std::vector<T>& conv, std::vector<T>& gradient) {
-    const index_t count = index_t(conv.size());
-#pragma omp parallel for schedule(static) if (count > 32768)
-    for (index_t i = 0; i < count; ++i) {
-      const T a = conv[std::size_t(i)], s = sigmoid(a);
-      gradient[std::size_t(i)] *= s * (T(1) + a * (T(1) - s));
-    }
+    map_vectors(index_t(conv.size()), conv.data(), gradient.data(), gradient.data(), [](const auto& x, const auto& g) {
+      const auto s = rescan::detail::vector_sigmoid<T>(x);
+      return g * (s * (T(1) + x * (T(1) - s)));
+    });
   }
 
   index_t checkpoint_count() const { return rescan::selective_scan_checkpoint_count(backend_, tokens_); }

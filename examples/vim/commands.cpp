@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
@@ -32,6 +33,7 @@ void declare_training_options(arguments& args, const char* epochs, const char* l
       .option("warmup", "0.3", "warm-up epochs")
       .option("label-smoothing", "0.1", "label smoothing of the cross-entropy")
       .option("limit", "0", "train on the first n images only (0 = all)")
+      .option("test-limit", "0", "evaluate on the first n test images only (0 = all)")
       .option("seed", "0", "random seed (initialization, shuffling)")
       .option("log", "", "JSON-lines log of every epoch");
 }
@@ -76,6 +78,7 @@ train_options training_options_from(const arguments& args) {
   options.warmup_epochs = args.real("warmup", 0, 1000);
   options.label_smoothing = args.real("label-smoothing", 0, 1);
   options.train_limit = args.integer("limit", 0, 1 << 30);
+  options.test_limit = args.integer("test-limit", 0, 1 << 30);
   options.seed = static_cast<std::uint64_t>(args.integer("seed", 0, INT64_MAX));
   options.log_path = args.text("log");
   return options;
@@ -245,6 +248,47 @@ int command_bench(int argc, const char* const* argv, int first) {
   std::printf("unmerged %.0f img/s, %s (token-layer reduction %.1f%%) %.0f img/s, speed-up %.2fx\n", plain,
               name_of(reduction.mode), 100 * token_layer_reduction(model->config(), reduction), reduced,
               reduced / plain);
+  return 0;
+}
+
+int command_info(int argc, const char* const* argv, int first) {
+  arguments args;
+  declare_common_options(args);
+  declare_reduction_options(args);
+  args.option("config", "tiny", "model configuration: tiny, ti, s or b");
+  if (print_help("info",
+                 "Builds a configuration, prints its parameter count and tokens per block, and times one training\n"
+                 "step (forward + backward) on one random image.",
+                 args, argc, argv, first)) {
+    return 0;
+  }
+  args.parse(argc, argv, first);
+  apply_thread_option(args);
+  check_reduction_options(args);
+  const vim_config config = vim_config_named(args.text("config"));
+  vim_model<float> model(config);
+  model.init(0);
+  const token_reduction reduction = reduction_from(args, config.depth);
+  std::printf("Vim '%s': %lld parameters (%lld tensors); %lldx%lldx%lld images, patch %lld, %lld tokens, D %lld, depth %lld, "
+              "N %lld\n",
+              config.name.c_str(), static_cast<long long>(model.parameters().total_size()),
+              static_cast<long long>(model.parameters().count()), static_cast<long long>(config.channels),
+              static_cast<long long>(config.image_size), static_cast<long long>(config.image_size),
+              static_cast<long long>(config.patch), static_cast<long long>(config.tokens()),
+              static_cast<long long>(config.d_model), static_cast<long long>(config.depth),
+              static_cast<long long>(config.d_state));
+  std::printf("tokens per block (%s):", name_of(reduction.mode));
+  for (index_t tokens : tokens_per_block(config, reduction)) std::printf(" %lld", static_cast<long long>(tokens));
+  std::printf("; token-layer reduction %.1f%%\n", 100 * token_layer_reduction(config, reduction));
+  random_generator rng(1);
+  std::vector<std::uint8_t> image(static_cast<std::size_t>(config.channels * config.image_size * config.image_size));
+  for (auto& pixel : image) pixel = static_cast<std::uint8_t>(rng.below(256));
+  std::vector<float> logits(static_cast<std::size_t>(config.classes)), dlogits(logits.size(), 1.0f);
+  const auto start = std::chrono::steady_clock::now();
+  model.forward(image.data(), 1, logits.data(), pass::training, reduction);
+  model.backward(dlogits.data());
+  std::printf("one image forward + backward: %.1f ms\n",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   return 0;
 }
 

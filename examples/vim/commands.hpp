@@ -16,6 +16,7 @@ int command_eval(int argc, const char* const* argv, int first);
 int command_retrain(int argc, const char* const* argv, int first);
 int command_bench(int argc, const char* const* argv, int first);
 int command_demo(int argc, const char* const* argv, int first);
+int command_info(int argc, const char* const* argv, int first);
 
 // Shared by the commands.
 // When argv[first..argc) asks for --help: prints the command's usage and options, returns true.

@@ -1,5 +1,5 @@
 // rmeeto: Vision Mamba with R-MeeTo token merging on Fashion-MNIST, built on rescan.
-//   rmeeto train | eval | retrain | bench | demo [options]     (rmeeto <command> --help)
+//   rmeeto train | eval | retrain | bench | demo | info [options]     (rmeeto <command> --help)
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -20,6 +20,7 @@ constexpr const char* usage =
     "  retrain  re-train a checkpoint with token merging, distilled from the unmerged model\n"
     "  bench    inference images/s with and without token merging\n"
     "  demo     all of it in miniature: train, merge, prune, re-train, measure, write results.json\n"
+    "  info     a configuration's parameter count and tokens per block (tiny, ti, s, b)\n"
     "\n"
     "rmeeto <command> --help lists the command's options.\n";
 
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
     if (command == "retrain") return command_retrain(argc, argv, 2);
     if (command == "bench") return command_bench(argc, argv, 2);
     if (command == "demo") return command_demo(argc, argv, 2);
+    if (command == "info") return command_info(argc, argv, 2);
     std::fprintf(stderr, "rmeeto: unknown command '%s'\n\n%s", command.c_str(), usage);
     return 2;
   } catch (const usage_error& e) {

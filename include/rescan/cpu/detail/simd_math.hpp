@@ -321,7 +321,8 @@ V vector_reciprocal(const V& x) {
 template <class T, class V>
 V vector_log1p_unit(const V& w) {
   const auto upper = w > T(0.41421356237309515);
-  const V s = upper ? (w - T(1)) * vector_reciprocal<T>(w + T(3)) : w * vector_reciprocal<T>(w + T(2));
+  // One reciprocal: the branch is picked per lane before it (the same operations, so the same bits).
+  const V s = (upper ? w - T(1) : w) * vector_reciprocal<T>(upper ? w + T(3) : w + T(2));
   const V s2 = s * s;
   constexpr int terms = std::is_same_v<T, float> ? 7 : 14;
   V series = V{} + T(1.0 / (2 * terms + 1));

@@ -177,7 +177,8 @@ void selective_scan_forward_rows(const cpu_team& team, const selective_scan_prob
     const bool batch_first = batch_inner(problem);
     const index_t rows = problem.batch * problem.dim;
     const auto row_of = [&](index_t r) {
-      return batch_first ? std::pair{r % problem.batch, r / problem.batch} : std::pair{r / problem.dim, r % problem.dim};
+      return batch_first ? std::pair{r % problem.batch, r / problem.batch}
+                         : std::pair{r / problem.dim, r % problem.dim};
     };
     parallel_for(team, rows, [&](index_t r, int thread) {
       const auto [b, d] = row_of(r);

@@ -27,7 +27,7 @@ void declare_reduction_options(arguments& args) {
 
 void declare_training_options(arguments& args, const char* epochs, const char* lr) {
   args.option("epochs", epochs, "epochs")
-      .option("batch", "128", "images per optimizer step")
+      .option("batch", "64", "images per optimizer step")
       .option("lr", lr, "peak learning rate (AdamW, cosine schedule)")
       .option("weight-decay", "0.05", "AdamW's decoupled weight decay")
       .option("warmup", "0.3", "warm-up epochs")
@@ -86,10 +86,14 @@ train_options training_options_from(const arguments& args) {
 
 }  // namespace
 
-bool print_help(const char* command, const char* summary, const arguments& args, int argc, const char* const* argv,
-                int first) {
-  if (!wants_help(argc, argv, first)) return false;
-  std::printf("usage: rmeeto %s [options]\n\n%s\n\noptions:\n%s", command, summary, args.help().c_str());
+bool parse_command(const char* command, const char* summary, arguments& args, int argc, const char* const* argv,
+                   int first) {
+  if (wants_help(argc, argv, first)) {
+    std::printf("usage: rmeeto %s [options]\n\n%s\n\noptions:\n%s", command, summary, args.help().c_str());
+    return false;
+  }
+  args.parse(argc, argv, first);
+  apply_thread_option(args);
   return true;
 }
 
@@ -137,14 +141,12 @@ int command_train(int argc, const char* const* argv, int first) {
   arguments args;
   declare_common_options(args);
   declare_model_options(args);
-  declare_training_options(args, "3", "0.002");
+  declare_training_options(args, "3", "0.004");
   args.option("out", "vim_tiny.safetensors", "checkpoint to write");
-  if (print_help("train", "Trains a Vim on Fashion-MNIST from scratch and saves a safetensors checkpoint.", args, argc,
-                 argv, first)) {
+  if (!parse_command("train", "Trains a Vim on Fashion-MNIST from scratch and saves a safetensors checkpoint.", args,
+                     argc, argv, first)) {
     return 0;
   }
-  args.parse(argc, argv, first);
-  apply_thread_option(args);
   const vim_config config = config_for(args, {});
   train_options options = training_options_from(args);
   const fashion_mnist data = load_data(args);
@@ -166,12 +168,10 @@ int command_eval(int argc, const char* const* argv, int first) {
   declare_model_options(args);
   declare_reduction_options(args);
   args.option("checkpoint", "", "checkpoint to evaluate (required)").option("limit", "0", "first n test images (0 = all)");
-  if (print_help("eval", "Test top-1 of a checkpoint, optionally with token merging or pruning and no re-training.",
-                 args, argc, argv, first)) {
+  if (!parse_command("eval", "Test top-1 of a checkpoint, optionally with token merging or pruning and no re-training.",
+                     args, argc, argv, first)) {
     return 0;
   }
-  args.parse(argc, argv, first);
-  apply_thread_option(args);
   check_reduction_options(args);
   auto model = load_model(args);
   const token_reduction reduction = reduction_from(args, model->config().depth);
@@ -191,13 +191,11 @@ int command_retrain(int argc, const char* const* argv, int first) {
   args.option("checkpoint", "", "the trained, unmerged model: the student's start and the teacher (required)")
       .option("distill", "0.5", "weight of the distillation term")
       .option("out", "vim_tiny_retrained.safetensors", "checkpoint to write");
-  if (print_help("retrain",
-                 "Re-trains a checkpoint with token merging (R-MeeTo), distilled from the unmerged model.", args, argc,
-                 argv, first)) {
+  if (!parse_command("retrain",
+                     "Re-trains a checkpoint with token merging (R-MeeTo), distilled from the unmerged model.", args,
+                     argc, argv, first)) {
     return 0;
   }
-  args.parse(argc, argv, first);
-  apply_thread_option(args);
   check_reduction_options(args);
   training_options_from(args);  // every option checked before the checkpoint is read
   auto teacher = load_model(args);
@@ -225,12 +223,10 @@ int command_bench(int argc, const char* const* argv, int first) {
       .option("batch", "256", "images per forward pass")
       .option("images", "2048", "images per timed pass")
       .option("repeats", "5", "timed passes (the median is reported)");
-  if (print_help("bench", "Inference images/s without and with token reduction, and their ratio.", args, argc, argv,
-                 first)) {
+  if (!parse_command("bench", "Inference images/s without and with token reduction, and their ratio.", args, argc, argv,
+                     first)) {
     return 0;
   }
-  args.parse(argc, argv, first);
-  apply_thread_option(args);
   std::unique_ptr<vim_model<float>> model;
   if (args.has("checkpoint")) {
     model = load_model(args);
@@ -256,14 +252,12 @@ int command_info(int argc, const char* const* argv, int first) {
   declare_common_options(args);
   declare_reduction_options(args);
   args.option("config", "tiny", "model configuration: tiny, ti, s or b");
-  if (print_help("info",
-                 "Builds a configuration, prints its parameter count and tokens per block, and times one training\n"
-                 "step (forward + backward) on one random image.",
-                 args, argc, argv, first)) {
+  if (!parse_command("info",
+                     "Builds a configuration, prints its parameter count and tokens per block, and times one training\n"
+                     "step (forward + backward) on one random image.",
+                     args, argc, argv, first)) {
     return 0;
   }
-  args.parse(argc, argv, first);
-  apply_thread_option(args);
   check_reduction_options(args);
   const vim_config config = vim_config_named(args.text("config"));
   vim_model<float> model(config);

@@ -19,9 +19,10 @@ int command_demo(int argc, const char* const* argv, int first);
 int command_info(int argc, const char* const* argv, int first);
 
 // Shared by the commands.
-// When argv[first..argc) asks for --help: prints the command's usage and options, returns true.
-bool print_help(const char* command, const char* summary, const arguments& args, int argc, const char* const* argv,
-                int first);
+// When argv[first..argc) asks for --help: prints the command's usage and options and returns false.
+// Otherwise parses it into args (usage_error on a bad option), applies --threads, returns true.
+bool parse_command(const char* command, const char* summary, arguments& args, int argc, const char* const* argv,
+                   int first);
 void declare_common_options(arguments& args);               // --threads, --data
 void apply_thread_option(const arguments& args);             // sets the OpenMP thread count
 fashion_mnist load_data(const arguments& args);              // from --data or the default directory

@@ -100,20 +100,18 @@ int command_demo(int argc, const char* const* argv, int first) {
   declare_common_options(args);
   args.flag("quick", "a short run on a subset (about a minute): the smoke test")
       .option("out", "vim_demo", "folder for results.json, logs, checkpoints and figures")
-      .option("epochs", "4", "training epochs of the unmerged model")
+      .option("epochs", "3", "training epochs of the unmerged model")
       .option("retrain-epochs", "1", "re-training epochs of the merged model")
       .option("target-reduction", "0.3", "token-layer reduction to merge at (R-MeeTo's Vim-S: about 0.3)")
-      .option("lr", "0.002", "peak learning rate of the training")
+      .option("lr", "0.004", "peak learning rate of the training")
       .option("retrain-lr", "0.0005", "peak learning rate of the re-training")
       .option("seed", "0", "random seed");
-  if (print_help("demo",
-                 "Trains the tiny Vim, evaluates it merged and pruned, re-trains the merged model with distillation,\n"
-                 "measures the speed-up, and writes results.json and figures.",
-                 args, argc, argv, first)) {
+  if (!parse_command("demo",
+                     "Trains the tiny Vim, evaluates it merged and pruned, re-trains the merged model with distillation,\n"
+                     "measures the speed-up, and writes results.json and figures.",
+                     args, argc, argv, first)) {
     return 0;
   }
-  args.parse(argc, argv, first);
-  apply_thread_option(args);
   const bool quick = args.flag_set("quick");
   const std::string out = args.text("out");
   std::filesystem::create_directories(out);

@@ -17,8 +17,8 @@ namespace rescan_examples {
 
 struct train_options {
   index_t epochs = 3;
-  index_t batch = 128;
-  double learning_rate = 2e-3;      // peak, after warm-up
+  index_t batch = 64;
+  double learning_rate = 4e-3;      // peak, after warm-up
   double min_learning_rate = 1e-5;  // at the end of the cosine
   double warmup_epochs = 0.3;
   double weight_decay = 0.05;

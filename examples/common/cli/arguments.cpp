@@ -29,7 +29,7 @@ void arguments::parse(int argc, const char* const* argv, int first) {
   for (int i = first; i < argc; ++i) {
     std::string token = argv[i];
     if (token.rfind("--", 0) != 0 || token.size() == 2) {
-      throw usage_error("unexpected argument '" + token + "' (options start with --; see --help)");
+      throw usage_error("unexpected argument '" + token + "' (options start with --)");
     }
     std::string name = token.substr(2), value;
     const std::size_t equals = name.find('=');
@@ -39,7 +39,7 @@ void arguments::parse(int argc, const char* const* argv, int first) {
       name = name.substr(0, equals);
     }
     const auto it = declared_.find(name);
-    if (it == declared_.end()) throw usage_error("unknown option --" + name + " (see --help)");
+    if (it == declared_.end()) throw usage_error("unknown option --" + name);
     if (given_.count(name)) throw usage_error("option --" + name + " given twice");
     if (it->second.is_flag) {
       if (inline_value) throw usage_error("option --" + name + " takes no value");

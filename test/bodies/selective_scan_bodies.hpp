@@ -3,6 +3,9 @@
 // input, checkpoints, the decoding step, the bidirectional scan and packed sequences.
 #pragma once
 
+#include <array>
+#include <sstream>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -20,27 +23,85 @@ std::vector<double> widened(const std::vector<T>& x) {
   return std::vector<double>(x.begin(), x.end());
 }
 
-// Sequence tensors (batch, dim, L) stored row-major, or time-major as (batch, L, dim) and read
-// through strides (a transposed layout needs no copy).
-inline std::vector<double> to_sequence_storage(const std::vector<double>& x, const selective_scan_case& c,
-                                               bool time_major) {
-  if (!time_major || x.empty()) return x;
+// How a case's tensors sit in memory; every layout is read through strides (no copy).
+enum class sequence_layout {
+  row_major,     // sequences (batch, dim, L), variable B / C (batch, groups, N, L)
+  time_major,    // sequences stored (batch, L, dim); B / C row-major
+  channel_major  // the examples' mixers: sequences stored (dim, batch, L), variable B / C stored
+                 // (groups, N, batch, L), so rows (b, d) and (b + 1, d) are adjacent
+};
+
+inline const char* layout_name(sequence_layout layout) {
+  switch (layout) {
+    case sequence_layout::row_major: return "row-major";
+    case sequence_layout::time_major: return "time-major";
+    case sequence_layout::channel_major: return "channel-major";
+  }
+  return "?";
+}
+
+// Strides of the (batch, dim, L) sequence tensors.
+inline std::array<index_t, 3> sequence_strides(const selective_scan_case& c, sequence_layout layout) {
+  switch (layout) {
+    case sequence_layout::time_major: return {c.length * c.dim, 1, c.dim};
+    case sequence_layout::channel_major: return {c.length, c.batch * c.length, 1};
+    default: return {c.dim * c.length, c.length, 1};
+  }
+}
+// Strides of the (batch, groups, N, L) variable B / C.
+inline std::array<index_t, 4> variable_input_strides(const selective_scan_case& c, sequence_layout layout) {
+  if (layout == sequence_layout::channel_major) {
+    return {c.length, c.state * c.batch * c.length, c.batch * c.length, 1};
+  }
+  return {c.groups * c.state * c.length, c.state * c.length, c.length, 1};
+}
+
+// Where element `flat` of a row-major tensor of `extents` sits in memory with `strides`.
+template <std::size_t Rank>
+std::size_t stored_offset(index_t flat, const std::array<index_t, Rank>& extents, const std::array<index_t, Rank>& strides) {
+  index_t offset = 0;
+  for (std::size_t k = Rank; k-- > 0;) {
+    offset += flat % extents[k] * strides[k];
+    flat /= extents[k];
+  }
+  return std::size_t(offset);
+}
+// A row-major tensor x of `extents` into (to_strided) or out of (from_strided) the dense storage
+// of the same size that `strides` describe.
+template <std::size_t Rank>
+std::vector<double> to_strided(const std::vector<double>& x, const std::array<index_t, Rank>& extents,
+                               const std::array<index_t, Rank>& strides) {
   std::vector<double> stored(x.size());
-  for (index_t b = 0; b < c.batch; ++b)
-    for (index_t d = 0; d < c.dim; ++d)
-      for (index_t t = 0; t < c.length; ++t)
-        stored[std::size_t((b * c.length + t) * c.dim + d)] = x[std::size_t((b * c.dim + d) * c.length + t)];
+  for (std::size_t i = 0; i < x.size(); ++i) stored[stored_offset(index_t(i), extents, strides)] = x[i];
   return stored;
 }
-inline std::vector<double> from_sequence_storage(const std::vector<double>& stored, const selective_scan_case& c,
-                                                 bool time_major) {
-  if (!time_major || stored.empty()) return stored;
+template <std::size_t Rank>
+std::vector<double> from_strided(const std::vector<double>& stored, const std::array<index_t, Rank>& extents,
+                                 const std::array<index_t, Rank>& strides) {
   std::vector<double> x(stored.size());
-  for (index_t b = 0; b < c.batch; ++b)
-    for (index_t d = 0; d < c.dim; ++d)
-      for (index_t t = 0; t < c.length; ++t)
-        x[std::size_t((b * c.dim + d) * c.length + t)] = stored[std::size_t((b * c.length + t) * c.dim + d)];
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = stored[stored_offset(index_t(i), extents, strides)];
   return x;
+}
+
+// A case's (batch, dim, L) sequence tensor and its variable (batch, groups, N, L) B / C (constant
+// ones, (dim, N), are always row-major), between the oracle's row-major order and storage.
+inline std::vector<double> to_sequence_storage(const std::vector<double>& x, const selective_scan_case& c,
+                                               sequence_layout layout) {
+  return to_strided<3>(x, {c.batch, c.dim, c.length}, sequence_strides(c, layout));
+}
+inline std::vector<double> from_sequence_storage(const std::vector<double>& stored, const selective_scan_case& c,
+                                                 sequence_layout layout) {
+  return from_strided<3>(stored, {c.batch, c.dim, c.length}, sequence_strides(c, layout));
+}
+inline std::vector<double> to_input_storage(const std::vector<double>& x, const selective_scan_case& c, bool variable,
+                                            sequence_layout layout) {
+  if (!variable) return x;
+  return to_strided<4>(x, {c.batch, c.groups, c.state, c.length}, variable_input_strides(c, layout));
+}
+inline std::vector<double> from_input_storage(const std::vector<double>& stored, const selective_scan_case& c,
+                                              bool variable, sequence_layout layout) {
+  if (!variable) return stored;
+  return from_strided<4>(stored, {c.batch, c.groups, c.state, c.length}, variable_input_strides(c, layout));
 }
 
 // One case's inputs in the harness's memory, as T, and views of them.
@@ -48,25 +109,30 @@ template <class Harness, class T>
 struct selective_scan_device_case {
   using buffer = decltype(Harness::upload(std::vector<T>{}));
   selective_scan_case shape;
-  bool time_major = false;
+  sequence_layout layout = sequence_layout::row_major;
   buffer u, delta, A, B, C, D, z, delta_bias, h0;
   decltype(Harness::upload(std::vector<index_t>{})) offsets;
 
-  selective_scan_device_case(const selective_scan_case& c, const selective_scan_inputs& in, bool time_major_)
-      : shape(c), time_major(time_major_),
-        u(Harness::upload(narrowed<T>(to_sequence_storage(in.u, c, time_major_)))),
-        delta(Harness::upload(narrowed<T>(to_sequence_storage(in.delta, c, time_major_)))),
-        A(Harness::upload(narrowed<T>(in.A))), B(Harness::upload(narrowed<T>(in.B))),
-        C(Harness::upload(narrowed<T>(in.C))), D(Harness::upload(narrowed<T>(in.D))),
-        z(Harness::upload(narrowed<T>(to_sequence_storage(in.z, c, time_major_)))),
+  selective_scan_device_case(const selective_scan_case& c, const selective_scan_inputs& in, sequence_layout layout_)
+      : shape(c), layout(layout_),
+        u(Harness::upload(narrowed<T>(to_sequence_storage(in.u, c, layout_)))),
+        delta(Harness::upload(narrowed<T>(to_sequence_storage(in.delta, c, layout_)))),
+        A(Harness::upload(narrowed<T>(in.A))),
+        B(Harness::upload(narrowed<T>(to_input_storage(in.B, c, c.variable_B, layout_)))),
+        C(Harness::upload(narrowed<T>(to_input_storage(in.C, c, c.variable_C, layout_)))),
+        D(Harness::upload(narrowed<T>(in.D))),
+        z(Harness::upload(narrowed<T>(to_sequence_storage(in.z, c, layout_)))),
         delta_bias(Harness::upload(narrowed<T>(in.delta_bias))), h0(Harness::upload(narrowed<T>(in.h0))),
         offsets(Harness::upload(c.offsets)) {}
+  // The two-layout form the CUDA tests call: time-major or row-major.
+  selective_scan_device_case(const selective_scan_case& c, const selective_scan_inputs& in, bool time_major)
+      : selective_scan_device_case(c, in, time_major ? sequence_layout::time_major : sequence_layout::row_major) {}
 
   template <class U>
   strided_view<U, 3> sequence_view(U* data) const {
     const auto& c = shape;
-    if (!time_major) return make_view(data, {c.batch, c.dim, c.length});
-    return make_strided_view(data, {c.batch, c.dim, c.length}, {c.length * c.dim, index_t(1), c.dim});
+    const auto strides = sequence_strides(c, layout);
+    return make_strided_view(data, {c.batch, c.dim, c.length}, {strides[0], strides[1], strides[2]});
   }
   template <class U>
   strided_view<U, 3> state_view(U* data) const {
@@ -75,8 +141,9 @@ struct selective_scan_device_case {
   template <class U>
   selective_scan_tensor<U> input_view(U* data, bool variable) const {
     const auto& c = shape;
-    if (variable) return make_view(data, {c.batch, c.groups, c.state, c.length});
-    return make_view(data, {c.dim, c.state});
+    if (!variable) return make_view(data, {c.dim, c.state});
+    const auto strides = variable_input_strides(c, layout);
+    return make_strided_view(data, {c.batch, c.groups, c.state, c.length}, {strides[0], strides[1], strides[2], strides[3]});
   }
 
   selective_scan_arguments<T> arguments() const {
@@ -195,10 +262,20 @@ tolerance gradient_tolerance() {
   return std::is_same_v<T, double> ? tolerance{1e-9, 1e-9} : tolerance{2e-3, 6e-4};
 }
 
+// "harness: case, layout[, dlast_state], type" for failure messages, as one string (doctest 2.4.9's
+// INFO prints a const char* value as its address).
+template <class T>
+std::string selective_scan_run_label(const char* harness, const selective_scan_case& c, sequence_layout layout,
+                                     bool with_dlast_state) {
+  std::ostringstream label;
+  label << harness << ": " << c << ", " << layout_name(layout) << (with_dlast_state ? ", dlast_state" : "")
+        << (std::is_same_v<T, float> ? ", float" : ", double");
+  return label.str();
+}
+
 template <class Harness, class T>
-void check_selective_scan_case(const selective_scan_case& c, bool time_major, bool with_dlast_state) {
-  INFO(Harness::name << ": " << c << (time_major ? ", time-major" : "") << (with_dlast_state ? ", dlast_state" : "")
-                     << (std::is_same_v<T, float> ? ", float" : ", double"));
+void check_selective_scan_case(const selective_scan_case& c, sequence_layout layout, bool with_dlast_state) {
+  INFO(selective_scan_run_label<T>(Harness::name, c, layout, with_dlast_state));
   const auto backend = Harness::backend();
   const auto in = random_selective_scan_inputs(c);
   const auto dout = random_uniform<double>(in.u.size(), -1.0, 1.0);
@@ -206,17 +283,17 @@ void check_selective_scan_case(const selective_scan_case& c, bool time_major, bo
   const auto dlast = with_dlast_state ? random_uniform<double>(state_values, -1.0, 1.0) : std::vector<double>{};
   const auto expected = expected_selective_scan(c, in, dout, dlast);
 
-  selective_scan_device_case<Harness, T> device(c, in, time_major);
+  selective_scan_device_case<Harness, T> device(c, in, layout);
   const auto args = device.arguments();
   auto out = Harness::template allocate<T>(in.u.size());
   auto last_state = Harness::template allocate<T>(state_values);
   selective_scan_forward(backend, args, device.template sequence_view<T>(out.data()),
                          device.template state_view<T>(last_state.data()));
-  check_all_close(from_sequence_storage(widened(Harness::download(out)), c, time_major), expected.forward.out,
+  check_all_close(from_sequence_storage(widened(Harness::download(out)), c, layout), expected.forward.out,
                   forward_tolerance<T>());
   check_all_close(widened(Harness::download(last_state)), expected.forward.last_state, forward_tolerance<T>());
 
-  auto dout_device = Harness::upload(narrowed<T>(to_sequence_storage(dout, c, time_major)));
+  auto dout_device = Harness::upload(narrowed<T>(to_sequence_storage(dout, c, layout)));
   auto dlast_device = Harness::upload(narrowed<T>(dlast));
   selective_scan_device_gradients<Harness, T> grads(in, c.states());
   const strided_view<const T, 3> dlast_view =
@@ -225,7 +302,10 @@ void check_selective_scan_case(const selective_scan_case& c, bool time_major, bo
                           dlast_view);
   const auto& e = expected.gradients;
   const auto tol = gradient_tolerance<T>();
-  const auto sequence = [&](auto& buffer) { return from_sequence_storage(widened(Harness::download(buffer)), c, time_major); };
+  const auto sequence = [&](auto& buffer) { return from_sequence_storage(widened(Harness::download(buffer)), c, layout); };
+  const auto input = [&](auto& buffer, bool variable) {
+    return from_input_storage(widened(Harness::download(buffer)), c, variable, layout);
+  };
   INFO("du");
   check_all_close(sequence(grads.du), e.du, tol);
   INFO("ddelta");
@@ -233,9 +313,9 @@ void check_selective_scan_case(const selective_scan_case& c, bool time_major, bo
   INFO("dA");
   check_all_close(widened(Harness::download(grads.dA)), e.dA, tol);
   INFO("dB");
-  check_all_close(widened(Harness::download(grads.dB)), e.dB, tol);
+  check_all_close(input(grads.dB, c.variable_B), e.dB, tol);
   INFO("dC");
-  check_all_close(widened(Harness::download(grads.dC)), e.dC, tol);
+  check_all_close(input(grads.dC, c.variable_C), e.dC, tol);
   INFO("dD, dz, ddelta_bias, dh0");
   if (c.D) check_all_close(widened(Harness::download(grads.dD)), e.dD, tol);
   if (c.z) check_all_close(sequence(grads.dz), e.dz, tol);
@@ -243,12 +323,49 @@ void check_selective_scan_case(const selective_scan_case& c, bool time_major, bo
   check_all_close(widened(Harness::download(grads.dh0)), e.dh0, tol);
 }
 
+// The two-layout form the CUDA tests call: time-major or row-major.
+template <class Harness, class T>
+void check_selective_scan_case(const selective_scan_case& c, bool time_major, bool with_dlast_state) {
+  check_selective_scan_case<Harness, T>(c, time_major ? sequence_layout::time_major : sequence_layout::row_major,
+                                        with_dlast_state);
+}
+
 TEST_CASE_TEMPLATE_DEFINE("selective scan forward and backward match the double-precision oracle", Harness,
                           selective_scan_matches_oracle) {
   const auto cases = selective_scan_cases();
+  const auto layout_of = [](bool time_major) { return time_major ? sequence_layout::time_major : sequence_layout::row_major; };
   for (std::size_t i = 0; i < cases.size(); ++i) {
-    check_selective_scan_case<Harness, double>(cases[i], i % 2 == 1, i % 3 != 0);
-    check_selective_scan_case<Harness, float>(cases[i], i % 2 == 0, i % 3 == 0);
+    check_selective_scan_case<Harness, double>(cases[i], layout_of(i % 2 == 1), i % 3 != 0);
+    check_selective_scan_case<Harness, float>(cases[i], layout_of(i % 2 == 0), i % 3 == 0);
+  }
+}
+
+// Channel-major cases (the mixers' layout, where a backend may walk the batch rows innermost):
+// batch past 16 and not a multiple of it (backends may take the batch rows in groups of 16), one
+// position (the decoding path), odd L, L past one 64-position block, both directions.
+inline std::vector<selective_scan_case> selective_scan_channel_major_cases() {
+  selective_scan_case_list list;
+  list.add(20, 3, 1, 5, 1);
+  list.add(17, 2, 33, 16, 1).reverse = true;
+  list.add(33, 2, 130, 8, 1);
+  {
+    auto& c = list.add(35, 2, 67, 4, 2);
+    c.reverse = true;
+    c.variable_C = false;
+  }
+  {
+    auto& c = list.add(5, 4, 65, 16, 1);
+    c.h0 = c.D = false;
+  }
+  return list.cases;
+}
+
+TEST_CASE_TEMPLATE_DEFINE("selective scan on channel-major activations (dim, batch, L) matches the double-precision oracle",
+                          Harness, selective_scan_channel_major) {
+  const auto cases = selective_scan_channel_major_cases();
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    check_selective_scan_case<Harness, double>(cases[i], sequence_layout::channel_major, i % 2 == 0);
+    check_selective_scan_case<Harness, float>(cases[i], sequence_layout::channel_major, i % 2 == 1);
   }
 }
 
@@ -264,8 +381,8 @@ struct selective_scan_run {
   selective_scan_device_case<Harness, T> device;
   decltype(Harness::upload(std::vector<T>{})) dout;
 
-  explicit selective_scan_run(const selective_scan_case& c)
-      : shape(c), in(random_selective_scan_inputs(c)), device(c, in, false),
+  explicit selective_scan_run(const selective_scan_case& c, sequence_layout layout = sequence_layout::row_major)
+      : shape(c), in(random_selective_scan_inputs(c)), device(c, in, layout),
         dout(Harness::upload(random_uniform<T>(in.u.size(), -1.0, 1.0))) {}
 
   std::vector<T> forward(const strided_view<T, 4>& checkpoints = {}) {

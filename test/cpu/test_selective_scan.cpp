@@ -15,6 +15,7 @@ struct same_scan_tolerance<cpu_harness<Threads>> {
 };
 
 TEST_CASE_TEMPLATE_INVOKE(selective_scan_matches_oracle, cpu_all_threads, cpu_three_threads);
+TEST_CASE_TEMPLATE_INVOKE(selective_scan_channel_major, cpu_all_threads, cpu_three_threads);
 TEST_CASE_TEMPLATE_INVOKE(selective_scan_checkpoints, cpu_all_threads);
 TEST_CASE_TEMPLATE_INVOKE(selective_scan_step, cpu_all_threads);
 TEST_CASE_TEMPLATE_INVOKE(selective_scan_bidirectional, cpu_all_threads);
@@ -27,22 +28,28 @@ namespace rescan::testing {
 TEST_CASE("selective scan results are the same bits for 1, 2 and 3 threads") {
   selective_scan_case c;
   c.batch = 2, c.dim = 96, c.length = 130, c.state = 16, c.groups = 2;
+  sequence_layout layout = sequence_layout::row_major;
   SUBCASE("many rows") {}
   SUBCASE("fewer rows than threads, long") { c.batch = 1, c.dim = 2, c.length = 1000, c.groups = 1; }
+  SUBCASE("channel-major, batch rows innermost, reverse") {
+    c.batch = 21, c.dim = 6, c.length = 130, c.state = 8, c.groups = 1, c.reverse = true;
+    layout = sequence_layout::channel_major;
+  }
   std::vector<std::vector<std::vector<float>>> results;
   std::vector<std::vector<float>> outputs;
   for (int threads : {1, 2, 3}) {
     random_engine().seed(7);
-    selective_scan_run<cpu_harness<1>, float> run(c);
+    selective_scan_run<cpu_harness<1>, float> run(c, layout);
     const cpu_t backend(threads);
     std::vector<float> out(run.in.u.size());
-    selective_scan_forward(backend, run.device.arguments(), make_view(out.data(), {c.batch, c.dim, c.length}));
+    selective_scan_forward(backend, run.device.arguments(), run.device.sequence_view(out.data()));
     outputs.push_back(out);
     selective_scan_device_gradients<cpu_harness<1>, float> grads(run.in, c.batch);
-    selective_scan_backward(backend, run.device.arguments(), make_view<const float>(run.dout.data(), {c.batch, c.dim, c.length}),
+    selective_scan_backward(backend, run.device.arguments(), run.device.sequence_view<const float>(run.dout.data()),
                             grads.views(run.device));
     results.push_back({grads.du.elements, grads.ddelta.elements, grads.dA.elements, grads.dB.elements,
-                       grads.dC.elements, grads.dD.elements, grads.ddelta_bias.elements, grads.dh0.elements});
+                       grads.dC.elements, grads.dD.elements, grads.dz.elements, grads.ddelta_bias.elements,
+                       grads.dh0.elements});
   }
   CHECK(outputs[0] == outputs[1]);
   CHECK(outputs[0] == outputs[2]);

@@ -187,7 +187,7 @@ int command_retrain(int argc, const char* const* argv, int first) {
   declare_common_options(args);
   declare_model_options(args);
   declare_reduction_options(args);
-  declare_training_options(args, "1", "0.0005");
+  declare_training_options(args, "1", "0.002");
   args.option("checkpoint", "", "the trained, unmerged model: the student's start and the teacher (required)")
       .option("distill", "0.5", "weight of the distillation term")
       .option("out", "vim_tiny_retrained.safetensors", "checkpoint to write");

@@ -104,7 +104,7 @@ int command_demo(int argc, const char* const* argv, int first) {
       .option("retrain-epochs", "1", "re-training epochs of the merged model")
       .option("target-reduction", "0.3", "token-layer reduction to merge at (R-MeeTo's Vim-S: about 0.3)")
       .option("lr", "0.004", "peak learning rate of the training")
-      .option("retrain-lr", "0.0005", "peak learning rate of the re-training")
+      .option("retrain-lr", "0.002", "peak learning rate of the re-training")
       .option("seed", "0", "random seed");
   if (!parse_command("demo",
                      "Trains the tiny Vim, evaluates it merged and pruned, re-trains the merged model with distillation,\n"

@@ -1,7 +1,8 @@
 // mamba_mixer: forward against plain loops written from the formulas (the backward branch as the
 // forward formulas on the flipped sequence), backward against central differences of every
-// parameter and input, the bidirectional mixer as two unidirectional ones, initialization,
-// parameter counts, determinism and errors.
+// parameter and input (also with E · batch · tokens leaving a partial last SIMD vector),
+// the bidirectional mixer as two unidirectional ones, initialization, parameter counts,
+// determinism and errors.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -172,7 +173,40 @@ std::vector<mixer_case> awkward_cases() {
 std::string describe(const mixer_case& c) {
   return (c.bidirectional ? "bidirectional" : "unidirectional") + std::string(" batch ") + std::to_string(c.batch) +
          " tokens " + std::to_string(c.tokens) + " d_state " + std::to_string(c.d_state) + " d_conv " +
-         std::to_string(c.d_conv) + " d_model " + std::to_string(c.d_model);
+         std::to_string(c.d_conv) + " d_model " + std::to_string(c.d_model) + " expand " + std::to_string(c.expand);
+}
+
+// The mixer's forward output against reference_mixer, as the worst error relative to 1 + |expected|.
+void check_forward_against_formulas(const mixer_case& c) {
+  CAPTURE(describe(c));
+  double_mixer m(c.config());
+  random_generator random(9);
+  const std::vector<double> hidden = random_values(random, c.batch * c.tokens * c.d_model);
+  std::vector<double> out(hidden.size());
+  m.mixer.forward(hidden.data(), c.batch, c.tokens, out.data(), pass::inference);
+  const std::vector<double> expected = reference_mixer(m.params, "layers.0.mixer", c.config(), hidden, c.batch, c.tokens);
+  double worst = 0;
+  for (std::size_t i = 0; i < out.size(); ++i)
+    worst = std::max(worst, std::abs(out[i] - expected[i]) / (1 + std::abs(expected[i])));
+  CHECK(worst < 1e-12);
+}
+
+// The gradients of w · forward(hidden) (every parameter and hidden) against central differences.
+void check_backward_against_differences(const mixer_case& c) {
+  CAPTURE(describe(c));
+  double_mixer m(c.config(), 2);
+  random_generator random(10);
+  std::vector<double> hidden = random_values(random, c.batch * c.tokens * c.d_model);
+  const std::vector<double> w = random_values(random, c.batch * c.tokens * c.d_model);
+  std::vector<double> out(hidden.size()), dhidden(hidden.size());
+  m.mixer.forward(hidden.data(), c.batch, c.tokens, out.data(), pass::training);
+  m.mixer.backward(w.data(), dhidden.data());
+  const auto objective = [&] {
+    m.mixer.forward(hidden.data(), c.batch, c.tokens, out.data(), pass::inference);
+    return dot(w, out);
+  };
+  check_parameter_gradients(m.params, objective);
+  check_central_differences("hidden", hidden, dhidden, objective);
 }
 
 }  // namespace
@@ -184,38 +218,28 @@ TEST_CASE("mamba_mixer: forward matches the plain-loop formulas") {
   cases.push_back(wide);
   wide.expand = 1, wide.bidirectional = false;
   cases.push_back(wide);
-  for (const mixer_case& c : cases) {
-    CAPTURE(describe(c));
-    double_mixer m(c.config());
-    random_generator random(9);
-    const std::vector<double> hidden = random_values(random, c.batch * c.tokens * c.d_model);
-    std::vector<double> out(hidden.size());
-    m.mixer.forward(hidden.data(), c.batch, c.tokens, out.data(), pass::inference);
-    const std::vector<double> expected =
-        reference_mixer(m.params, "layers.0.mixer", c.config(), hidden, c.batch, c.tokens);
-    double worst = 0;
-    for (std::size_t i = 0; i < out.size(); ++i)
-      worst = std::max(worst, std::abs(out[i] - expected[i]) / (1 + std::abs(expected[i])));
-    CHECK(worst < 1e-12);
-  }
+  for (const mixer_case& c : cases) check_forward_against_formulas(c);
 }
 
 TEST_CASE("mamba_mixer: backward matches central differences for every parameter and the input") {
-  for (const mixer_case& c : awkward_cases()) {
-    CAPTURE(describe(c));
-    double_mixer m(c.config(), 2);
-    random_generator random(10);
-    std::vector<double> hidden = random_values(random, c.batch * c.tokens * c.d_model);
-    const std::vector<double> w = random_values(random, c.batch * c.tokens * c.d_model);
-    std::vector<double> out(hidden.size()), dhidden(hidden.size());
-    m.mixer.forward(hidden.data(), c.batch, c.tokens, out.data(), pass::training);
-    m.mixer.backward(w.data(), dhidden.data());
-    const auto objective = [&] {
-      m.mixer.forward(hidden.data(), c.batch, c.tokens, out.data(), pass::inference);
-      return dot(w, out);
-    };
-    check_parameter_gradients(m.params, objective);
-    check_central_differences("hidden", hidden, dhidden, objective);
+  for (const mixer_case& c : awkward_cases()) check_backward_against_differences(c);
+}
+
+TEST_CASE("mamba_mixer: E · batch · tokens not a multiple of the vector width (silu's partial last vector)") {
+  // The vectorized silu and its backward run over E · batch · tokens values: 42 = 2 · 16 + 10
+  // (E 6) and the odd 105 (E 5) leave a partial last vector at any width from 2 to 16 lanes.
+  std::vector<mixer_case> cases;
+  for (const bool bidirectional : {false, true}) {
+    mixer_case c;
+    c.batch = 1, c.tokens = 7, c.d_model = 3, c.expand = 2, c.bidirectional = bidirectional;
+    cases.push_back(c);
+    c.batch = 3, c.d_model = 5, c.expand = 1;
+    cases.push_back(c);
+  }
+  for (const mixer_case& c : cases) {
+    REQUIRE(c.config().inner() * c.batch * c.tokens % 16 != 0);
+    check_forward_against_formulas(c);
+    check_backward_against_differences(c);
   }
 }
 

@@ -173,7 +173,7 @@ int command_demo(int argc, const char* const* argv, int first) {
               100 * token_layer_reduction(config, merging));
   std::printf("| + pruning, no re-training     | %9.2f | %20.1f%% |          |\n", 100 * pruned_no_retrain,
               100 * token_layer_reduction(config, pruning));
-  std::printf("| + merging, re-trained %lld ep   | %9.2f | %20.1f%% | %8.0f |\n",
+  std::printf("| + merging, re-trained %lld ep    | %9.2f | %20.1f%% | %8.0f |\n",
               static_cast<long long>(retraining.epochs), 100 * retrained, 100 * token_layer_reduction(config, merging),
               throughput_merged);
   std::printf("speed-up with merging: %.2fx; re-training took %.1f s\n", throughput_merged / throughput_unmerged,

@@ -18,14 +18,6 @@ namespace rescan_examples {
 
 namespace detail {
 
-// Keeps T of an output pointer out of deduction, so a plain nullptr may be passed for it.
-template <class T>
-struct type_identity {
-  using type = T;
-};
-template <class T>
-using type_identity_t = typename type_identity<T>::type;
-
 // rows, classes >= 1, logits given, every label in [0, classes).
 template <class T>
 void check_classification(const char* function, const T* logits, const std::int32_t* labels, index_t rows,
@@ -57,7 +49,7 @@ std::vector<T> row_logsumexp(const T* values, index_t rows, index_t classes) {
 // dlogits: (rows, classes), written with scale · (softmax(x) − q) / rows; nullptr skips it.
 template <class T>
 double cross_entropy(const T* logits, const std::int32_t* labels, index_t rows, index_t classes, double label_smoothing,
-                     detail::type_identity_t<T>* dlogits, double scale = 1.0) {
+                     rescan::detail::non_deduced<T>* dlogits, double scale = 1.0) {
   constexpr const char* function = "cross_entropy";
   detail::check_classification(function, logits, labels, rows, classes);
   detail::check_in_range(function, "label_smoothing", label_smoothing, 0.0, 1.0);
@@ -90,7 +82,7 @@ double cross_entropy(const T* logits, const std::int32_t* labels, index_t rows, 
 // dstudent: (rows, classes), written with scale · τ · (q − p) / rows; nullptr skips it.
 template <class T>
 double kl_distillation(const T* student_logits, const T* teacher_logits, index_t rows, index_t classes,
-                       double temperature, detail::type_identity_t<T>* dstudent, double scale = 1.0) {
+                       double temperature, rescan::detail::non_deduced<T>* dstudent, double scale = 1.0) {
   constexpr const char* function = "kl_distillation";
   detail::check_at_least(function, "rows", rows, 1);
   detail::check_at_least(function, "classes", classes, 1);

@@ -36,6 +36,14 @@ using index_t = std::ptrdiff_t;
 namespace detail {
 template <class...>
 inline constexpr bool always_false = false;
+
+template <class T>
+struct identity_type {
+  using type = T;
+};
+// Keeps a parameter out of template argument deduction (std::type_identity_t before C++20).
+template <class T>
+using non_deduced = typename identity_type<T>::type;
 }  // namespace detail
 
 }  // namespace rescan

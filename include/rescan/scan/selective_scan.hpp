@@ -14,14 +14,6 @@
 namespace rescan {
 
 namespace detail {
-template <class T>
-struct identity_type {
-  using type = T;
-};
-// Keeps a parameter out of template argument deduction (std::type_identity_t before C++20).
-template <class T>
-using non_deduced = typename identity_type<T>::type;
-
 // checkpoints: (batch, dim, count, N)
 template <class Backend, class V, class T>
 void check_checkpoints(const char* function, const Backend& backend, const V& checkpoints,

@@ -78,4 +78,30 @@ void depthwise_conv_backward(const T* x, const T* weight, const T* dout, index_t
   }
 }
 
+// One decoding step of the causal conv: x, out: (channels, sequences), the newest token of each
+// sequence; window: (channels, sequences, kernel − 1), the previous kernel − 1 inputs of each row,
+// oldest first (zeros before the sequence starts), read and shifted by one to take x in:
+//   out[c, s] = bias[c] + Σ_{k < K−1} weight[c, k] · window[c, s, k] + weight[c, K−1] · x[c, s]
+// which is depthwise_conv_forward's causal output at the newest position.
+template <class T>
+void depthwise_conv_step(const T* x, const T* weight, const T* bias, index_t channels, index_t sequences,
+                         index_t kernel, T* window, T* out) {
+  const index_t history = kernel - 1;
+  for (index_t channel = 0; channel < channels; ++channel) {
+    const T* w = weight + channel * kernel;
+    for (index_t sequence = 0; sequence < sequences; ++sequence) {
+      const index_t row = channel * sequences + sequence;
+      T* past = window + row * history;
+      T sum = bias[channel];
+      for (index_t tap = 0; tap < history; ++tap) sum += w[tap] * past[tap];
+      sum += w[history] * x[row];
+      out[row] = sum;
+      if (history > 0) {
+        std::copy(past + 1, past + history, past);
+        past[history - 1] = x[row];
+      }
+    }
+  }
+}
+
 }  // namespace rescan_examples::detail

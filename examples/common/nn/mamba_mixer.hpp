@@ -19,11 +19,13 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <rescan/cpu/detail/simd_math.hpp>
 #include <rescan/cpu/selective_scan.hpp>
 #include <rescan/scan/bidirectional_selective_scan.hpp>
+#include <rescan/scan/selective_state_update.hpp>
 
 #include "common/nn/depthwise_conv.hpp"
 #include "common/nn/matrix.hpp"
@@ -230,9 +232,102 @@ class mamba_mixer {
     }
   }
 
+  // What token-by-token decoding carries from one token to the next, per sequence: the last
+  // d_conv − 1 inputs of the conv and the scan's state. O(1) in the length of the sequence.
+  struct decoding_state {
+    index_t batch = 0;
+    std::vector<T> conv;  // (E, batch, d_conv − 1), oldest first
+    std::vector<T> ssm;   // (batch, E, N)
+  };
+
+  // The state before the first token of `batch` sequences (zeros). Unidirectional mixers only: the
+  // backward branch of a bidirectional one would need the tokens to come.
+  decoding_state start_decoding(index_t batch) const {
+    constexpr const char* function = "mamba_mixer::start_decoding";
+    check_built(function);
+    detail::check_at_least(function, "batch", batch, 1);
+    if (branches_.size() != 1) detail::fail(function, ": a bidirectional mixer cannot decode token by token");
+    const index_t E = config_.inner();
+    decoding_state state;
+    state.batch = batch;
+    state.conv.assign(std::size_t(E * batch * (config_.d_conv - 1)), T(0));
+    state.ssm.assign(std::size_t(batch * E * config_.d_state), T(0));
+    return state;
+  }
+
+  // The recurrent form of forward(): hidden (batch, d_model), the next token of each sequence ->
+  // out (batch, d_model), written; state advanced by one token. Stepping through a sequence gives
+  // forward()'s outputs (up to rounding): the conv reads its window, the scan steps with
+  // rescan::selective_state_update. Keeps nothing for backward.
+  void step(const T* hidden, decoding_state& state, T* out) {
+    constexpr const char* function = "mamba_mixer::step";
+    check_built(function);
+    detail::check_given(function, "hidden", hidden);
+    detail::check_given(function, "out", out);
+    const index_t D = config_.d_model, E = config_.inner(), R = config_.rank(), N = config_.d_state;
+    const index_t batch = state.batch;
+    if (branches_.size() != 1) detail::fail(function, ": a bidirectional mixer cannot decode token by token");
+    if (batch < 1 || state.conv.size() != std::size_t(E * batch * (config_.d_conv - 1)) ||
+        state.ssm.size() != std::size_t(batch * E * N)) {
+      detail::fail(function, ": state does not fit this mixer (use start_decoding)");
+    }
+    const branch_parameters& p = branches_[0].params;
+    step_scratch& s = step_;
+    s.xz.resize(std::size_t(2 * E * batch));
+    detail::as_matrix(s.xz.data(), 2 * E, batch).noalias() =
+        detail::as_matrix<const T>(in_proj_->value.data(), 2 * E, D) *
+        detail::as_matrix<const T>(hidden, batch, D).transpose();
+    s.conv.resize(std::size_t(E * batch));
+    s.u.resize(s.conv.size());
+    detail::depthwise_conv_step(s.xz.data(), p.conv_weight->value.data(), p.conv_bias->value.data(), E, batch,
+                                config_.d_conv, state.conv.data(), s.conv.data());
+    apply_silu(s.conv, s.u);
+    s.x_dbl.resize(std::size_t((R + 2 * N) * batch));
+    detail::as_matrix(s.x_dbl.data(), R + 2 * N, batch).noalias() =
+        detail::as_matrix<const T>(p.x_proj->value.data(), R + 2 * N, E) *
+        detail::as_matrix<const T>(s.u.data(), E, batch);
+    s.delta.resize(std::size_t(E * batch));
+    detail::as_matrix(s.delta.data(), E, batch).noalias() =
+        detail::as_matrix<const T>(p.dt_proj_weight->value.data(), E, R) *
+        detail::as_matrix<const T>(s.x_dbl.data(), R, batch);
+    s.A.resize(std::size_t(E * N));
+    for (std::size_t i = 0; i < s.A.size(); ++i) s.A[i] = -std::exp(p.A_log->value[i]);
+    s.y.resize(std::size_t(E * batch));
+
+    // (E, batch) buffers as (batch, E) views; B and C rows of x_dbl as (batch, 1, N).
+    const auto per_sequence = [&](auto* data) {
+      using U = std::remove_pointer_t<decltype(data)>;
+      return rescan::strided_view<U, 2>(data, {batch, E}, {1, batch});
+    };
+    const auto state_input = [&](index_t first_row) {
+      return rescan::strided_view<const T, 3>(s.x_dbl.data() + first_row * batch, {batch, 1, N}, {1, N * batch, batch});
+    };
+    rescan::selective_state_update_arguments<T> args;
+    args.state = rescan::make_view(state.ssm.data(), {batch, E, N});
+    args.u = per_sequence(static_cast<const T*>(s.u.data()));
+    args.delta = per_sequence(static_cast<const T*>(s.delta.data()));
+    args.A = rescan::make_view<const T>(s.A.data(), {E, N});
+    args.B = state_input(R);
+    args.C = state_input(R + N);
+    args.D = rescan::make_view<const T>(p.D->value.data(), E);
+    args.z = per_sequence(static_cast<const T*>(s.xz.data() + E * batch));
+    args.delta_bias = rescan::make_view<const T>(p.dt_proj_bias->value.data(), E);
+    args.delta_softplus = true;
+    rescan::selective_state_update(backend_, args, per_sequence(s.y.data()));
+
+    detail::as_matrix(out, batch, D).noalias() =
+        detail::as_matrix<const T>(s.y.data(), E, batch).transpose() *
+        detail::as_matrix<const T>(out_proj_->value.data(), D, E).transpose();
+  }
+
   const mixer_config& config() const { return config_; }
 
  private:
+  // step()'s buffers, (channels, batch) each, kept to avoid reallocating every token.
+  struct step_scratch {
+    std::vector<T> xz, conv, u, x_dbl, delta, A, y;
+  };
+
   struct branch_parameters {
     parameter<T>* conv_weight = nullptr;     // (E, 1, d_conv)
     parameter<T>* conv_bias = nullptr;       // (E)
@@ -380,6 +475,7 @@ class mamba_mixer {
   std::vector<T> y_;                // (E, columns): scan output (mean of both branches)
   std::vector<T> dy_;               // (E, columns), backward scratch
   std::vector<T> dxz_;              // (2E, columns), backward scratch
+  step_scratch step_;               // decoding
 };
 
 }  // namespace rescan_examples

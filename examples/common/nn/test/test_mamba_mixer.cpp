@@ -282,6 +282,46 @@ TEST_CASE("mamba_mixer: bidirectional = (forward branch + reversed unidirectiona
   }
 }
 
+TEST_CASE("mamba_mixer: step() token by token gives forward()'s outputs; bidirectional mixers refuse to decode") {
+  for (const index_t d_conv : {1, 2, 4}) {
+    mixer_case c;
+    c.batch = 3, c.tokens = 37, c.d_model = 6, c.d_state = 5, c.d_conv = d_conv, c.bidirectional = false;
+    CAPTURE(d_conv);
+    double_mixer m(c.config(), 5);
+    random_generator random(13);
+    const std::vector<double> hidden = random_values(random, c.batch * c.tokens * c.d_model);
+    std::vector<double> whole(hidden.size());
+    m.mixer.forward(hidden.data(), c.batch, c.tokens, whole.data(), pass::inference);
+    auto state = m.mixer.start_decoding(c.batch);
+    std::vector<double> token(std::size_t(c.batch * c.d_model)), out(token.size());
+    double worst = 0;
+    for (index_t t = 0; t < c.tokens; ++t) {
+      for (index_t b = 0; b < c.batch; ++b) {
+        std::copy_n(&hidden[std::size_t((b * c.tokens + t) * c.d_model)], c.d_model, &token[std::size_t(b * c.d_model)]);
+      }
+      m.mixer.step(token.data(), state, out.data());
+      for (index_t b = 0; b < c.batch; ++b) {
+        for (index_t d = 0; d < c.d_model; ++d) {
+          const double expected = whole[std::size_t((b * c.tokens + t) * c.d_model + d)];
+          worst = std::max(worst, std::abs(out[std::size_t(b * c.d_model + d)] - expected));
+        }
+      }
+    }
+    CHECK(worst < 1e-12);
+  }
+  mixer_case c;
+  double_mixer both(c.config());
+  CHECK_THROWS_AS(both.mixer.start_decoding(1), rescan::value_error);
+  mixer_case one;
+  one.bidirectional = false;
+  double_mixer m(one.config());
+  CHECK_THROWS_AS(m.mixer.start_decoding(0), rescan::value_error);
+  auto state = m.mixer.start_decoding(2);
+  state.batch = 3;  // no longer matches its buffers
+  std::vector<double> hidden(std::size_t(3 * one.d_model)), out(hidden.size());
+  CHECK_THROWS_AS(m.mixer.step(hidden.data(), state, out.data()), rescan::value_error);
+}
+
 TEST_CASE("mamba_mixer: Vim-Ti block has 282,048 parameters with its norm; names, shapes, decay flags") {
   mixer_config config;
   config.d_model = 192;  // E 384, N 16, R 12, d_conv 4

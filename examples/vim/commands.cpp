@@ -5,7 +5,6 @@
 #include <memory>
 
 #ifdef _OPENMP
-#include <omp.h>
 #endif
 
 #include "common/checkpoint/parameter_checkpoint.hpp"
@@ -36,13 +35,6 @@ void declare_training_options(arguments& args, const char* epochs, const char* l
       .option("test-limit", "0", "evaluate on the first n test images only (0 = all)")
       .option("seed", "0", "random seed (initialization, shuffling)")
       .option("log", "", "JSON-lines log of every epoch");
-}
-
-bool wants_help(int argc, const char* const* argv, int first) {
-  for (int i = first; i < argc; ++i) {
-    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") return true;
-  }
-  return false;
 }
 
 // The configuration: --config, else the checkpoint's metadata, else tiny.
@@ -88,11 +80,7 @@ train_options training_options_from(const arguments& args) {
 
 bool parse_command(const char* command, const char* summary, arguments& args, int argc, const char* const* argv,
                    int first) {
-  if (wants_help(argc, argv, first)) {
-    std::printf("usage: rmeeto %s [options]\n\n%s\n\noptions:\n%s", command, summary, args.help().c_str());
-    return false;
-  }
-  args.parse(argc, argv, first);
+  if (!parse_or_print_help(std::string("rmeeto ") + command, summary, args, argc, argv, first)) return false;
   apply_thread_option(args);
   return true;
 }
@@ -102,14 +90,6 @@ void declare_common_options(arguments& args) {
       .option("data", "", "Fashion-MNIST directory (default: $RESCAN_FASHION_MNIST_DIR or the Debian package's)");
 }
 
-void apply_thread_option(const arguments& args) {
-  const auto threads = static_cast<int>(args.integer("threads", 0, 4096));
-#ifdef _OPENMP
-  if (threads > 0) omp_set_num_threads(threads);
-#else
-  (void)threads;
-#endif
-}
 
 fashion_mnist load_data(const arguments& args) {
   return args.text("data").empty() ? load_fashion_mnist() : load_fashion_mnist(args.text("data"));

@@ -24,7 +24,6 @@ int command_info(int argc, const char* const* argv, int first);
 bool parse_command(const char* command, const char* summary, arguments& args, int argc, const char* const* argv,
                    int first);
 void declare_common_options(arguments& args);               // --threads, --data
-void apply_thread_option(const arguments& args);             // sets the OpenMP thread count
 fashion_mnist load_data(const arguments& args);              // from --data or the default directory
 // --merge-r and --prune-r in range and not both non-zero, --interval >= 1 (usage_error otherwise).
 void check_reduction_options(const arguments& args);

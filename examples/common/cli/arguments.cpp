@@ -3,7 +3,12 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <iostream>
 #include <sstream>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace rescan_examples {
 
@@ -102,6 +107,27 @@ std::string arguments::help() const {
     out << '\n';
   }
   return out.str();
+}
+
+bool parse_or_print_help(const std::string& usage, const std::string& summary, arguments& args, int argc,
+                         const char* const* argv, int first) {
+  for (int i = first; i < argc; ++i) {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::cout << "usage: " << usage << " [options]\n\n" << summary << "\n\noptions:\n" << args.help();
+      return false;
+    }
+  }
+  args.parse(argc, argv, first);
+  return true;
+}
+
+void apply_thread_option(const arguments& args) {
+  const auto threads = static_cast<int>(args.integer("threads", 0, 4096));
+#ifdef _OPENMP
+  if (threads > 0) omp_set_num_threads(threads);
+#else
+  (void)threads;
+#endif
 }
 
 }  // namespace rescan_examples

@@ -16,6 +16,17 @@ class usage_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+class arguments;
+
+// argv[first, argc) of one command. With --help or -h anywhere: prints "usage: <usage> [options]",
+// the summary and the option list to standard output and returns false. Otherwise parses them into
+// args (usage_error on anything wrong) and returns true.
+bool parse_or_print_help(const std::string& usage, const std::string& summary, arguments& args, int argc,
+                         const char* const* argv, int first);
+
+// Sets OpenMP's thread count from the declared option "threads" (0 = leave OpenMP's default).
+void apply_thread_option(const arguments& args);
+
 class arguments {
  public:
   // Declares `--name <value>` (default shown in the help; an empty default means "not set").

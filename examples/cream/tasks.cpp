@@ -17,7 +17,7 @@ constexpr std::array<task_kind, 5> task_order = {task_kind::addition, task_kind:
 constexpr std::array<const char*, 5> task_names = {"add", "sub", "sort", "reverse", "count"};
 
 // Operands of add and sub: [0, operand_limit).
-constexpr index_t operand_limit = 1000;
+constexpr index_t operand_limit = 100;
 // Lengths of the sort, reverse and count strings: [shortest, longest].
 constexpr index_t sort_shortest = 4, sort_longest = 7;
 constexpr index_t reverse_shortest = 3, reverse_longest = 6;

@@ -3,14 +3,14 @@
 // "bos prompt answer eos" (at most 24 tokens) and a response is right only when it equals the answer.
 //
 //   task         prompt          answer   how an instance is drawn
-//   add          "47+385="       "432"    a, b uniform in [0, 999]; answer a + b
-//   sub          "385-47="       "338"    a, b uniform in [0, 999], the larger first; answer a − b >= 0
+//   add          "47+85="        "132"    a, b uniform in [0, 99]; answer a + b
+//   sub          "85-47="        "38"     a, b uniform in [0, 99], the larger first; answer a − b >= 0
 //   sort         "s:50713="      "01357"  length uniform in [4, 7], digits uniform; answer ascending
 //   reverse      "r:mamba="      "abmam"  length uniform in [3, 6], letters uniform in 'a'..'z'
 //   count        "c:a:abcab="    "2"      target uniform in 'a'..'e', length uniform in [4, 8],
 //                                         letters uniform in 'a'..'e'; answer the target's count
 //
-// Distinct prompts per task (the prompt spaces): add 1000² = 1 000 000, sub 1000·1001/2 = 500 500,
+// Distinct prompts per task (the prompt spaces): add 100² = 10 000, sub 100·101/2 = 5 050,
 // sort Σ_{L=4..7} 10^L = 11 110 000, reverse Σ_{L=3..6} 26^L = 321 271 704,
 // count 5 · Σ_{L=4..8} 5^L = 2 440 625. The prompts' prefixes ("+", "-", "s:", "r:", "c:") keep the
 // tasks' prompts apart.
@@ -88,7 +88,7 @@ std::vector<std::int32_t> tokenize_example(const char_tokenizer& tokenizer, cons
 // appear in any other pool, seed prompts never in the unlabeled slices, the unlabeled slices are
 // disjoint from each other.
 struct data_sizes {
-  index_t pretrain = 4000;  // "pretraining" corpus for M0 (answers corrupted later by the trainer)
+  index_t pretrain = 3000;  // "pretraining" corpus for M0 (answers corrupted later by the trainer)
   index_t seed = 100;       // the small correct seed set for SFT (M1)
   index_t unlabeled = 200;  // per CREAM iteration: prompts only (answers kept but unused for training)
   index_t iterations = 2;   // number of unlabeled slices

@@ -328,6 +328,10 @@ TEST_CASE("mamba_lm: init is mamba_ssm's (norms 1, embedding N(0, 0.02²)) and t
   CHECK(a.parameters().find("backbone.embedding.weight")->value !=
         c.parameters().find("backbone.embedding.weight")->value);
   c.copy_parameters_from(a);
+  lm_config wider = a.config();
+  wider.d_model += 1;
+  mamba_lm<double> other(wider);
+  CHECK_THROWS_AS(c.copy_parameters_from(other), rescan::value_error);
   left = a.parameters().begin();
   for (const parameter<double>& p : c.parameters()) {
     CHECK(p.value == left->value);
@@ -466,9 +470,7 @@ TEST_CASE("pack_sequences: right padding with pad ids; masks on the response or 
   }
 }
 
-// Not enforced: lm_sequence documents tokens = bos, prompt, response, and pack_sequences' message says
-// a sequence "needs bos", but a sequence whose first id is not bos is packed and scored without error.
-TEST_CASE("pack_sequences: a sequence that does not start with bos throws" * doctest::skip()) {
+TEST_CASE("pack_sequences: a sequence that does not start with bos throws") {
   const std::vector<lm_sequence> bad = {make_sequence({5, 6, 7, eos}, 2)};
   CHECK_THROWS_AS(pack_sequences(bad, 0, 1, scored_span::response), rescan::value_error);
 }

@@ -22,18 +22,19 @@ const char* const usage =
 int command_run(int argc, const char* const* argv) {
   arguments args;
   args.flag("quick", "a small model and data set: every phase in under a minute (the smoke test)")
-      .option("consistency", "dyn", "CREAM's consistency: avg (set-level C) or dyn (per-prompt C_j)")
+      .option("consistency", "avg", "CREAM's consistency: avg (set-level C) or dyn (per-prompt C_j)")
       .option("seed", "0", "seed of the data, the initialization, the shuffling and every sample")
       .option("out", "build/cream", "output folder (created)")
       .option("threads", "0", "threads (0 = OpenMP's default: every core)")
-      .option("d-model", "", "model width (default: 64, quick 32)")
-      .option("layers", "", "Mamba layers (default: 4, quick 2)")
-      .option("pretrain-epochs", "", "M0's epochs over the corpus")
-      .option("sft-epochs", "", "M1's epochs over the seed set")
-      .option("sft-lr", "", "M1's peak learning rate")
-      .option("dpo-lr", "", "peak learning rate of each self-rewarding iteration")
-      .option("dpo-epochs", "", "epochs over each iteration's pairs")
-      .option("beta", "", "the DPO beta")
+      .option("d-model", "", "model width (64; quick 32)")
+      .option("layers", "", "Mamba layers (4; quick 2)")
+      .option("pretrain-epochs", "", "M0's epochs over the corpus (32; quick 2)")
+      .option("sft-epochs", "", "M1's epochs over the seed set (4; quick 2)")
+      .option("sft-lr", "", "M1's peak learning rate (3e-4)")
+      .option("dpo-lr", "", "peak learning rate of each self-rewarding iteration (1e-4)")
+      .option("dpo-epochs", "", "epochs over each iteration's pairs (1)")
+      .option("beta", "", "the DPO beta (0.1)")
+      .option("start-from", "", "folder of an earlier run (same seed and model): load its M0 and M1 instead of training")
       .flag("quiet", "no progress bars");
   if (!parse_or_print_help("cream run", "Runs the CREAM experiment in miniature and reports it.", args, argc, argv, 2)) {
     return 0;
@@ -49,6 +50,7 @@ int command_run(int argc, const char* const* argv) {
   options.seed = std::uint64_t(args.integer("seed", 0, INT64_MAX));
   options.out_dir = args.text("out");
   options.quiet = args.flag_set("quiet");
+  options.start_from = args.text("start-from");
   cream_settings settings = options.quick ? quick_cream_settings() : full_cream_settings();
   const auto override_integer = [&](const char* name, index_t& value, index_t low, index_t high) {
     if (args.has(name)) value = index_t(args.integer(name, low, high));

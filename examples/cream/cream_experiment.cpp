@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 
+#include "common/checkpoint/parameter_checkpoint.hpp"
 #include "cream_output.hpp"
 
 namespace rescan_examples {
@@ -40,6 +41,12 @@ std::vector<double> difference(const std::vector<double>& a, const std::vector<d
   return result;
 }
 
+// options with a progress bar under label (none when the run is quiet).
+generation_options labelled(generation_options options, const std::string& label, const cream_run_options& run) {
+  options.progress_label = run.quiet ? "" : label;
+  return options;
+}
+
 class phase_timer {
  public:
   explicit phase_timer(cream_report& report) : report_(report) {}
@@ -61,9 +68,9 @@ cream_settings full_cream_settings() {
   s.model.vocabulary = char_tokenizer().vocabulary_size();
   s.model.d_model = 64, s.model.layers = 4, s.model.d_state = 16;
   s.data.pretrain = 3000, s.data.seed = 100, s.data.unlabeled = 200, s.data.iterations = 2, s.data.test = 200;
-  s.pretrain.epochs = 3, s.pretrain.batch = 32, s.pretrain.learning_rate = 3e-3, s.pretrain.phase = "M0 pretrain";
-  s.sft.epochs = 4, s.sft.batch = 16, s.sft.learning_rate = 1e-3, s.sft.phase = "M1 SFT";
-  s.preference.epochs = 1, s.preference.batch = 16, s.preference.learning_rate = 2e-4, s.preference.phase = "DPO";
+  s.pretrain.epochs = 32, s.pretrain.batch = 32, s.pretrain.learning_rate = 3e-3, s.pretrain.phase = "M0 pretrain";
+  s.sft.epochs = 4, s.sft.batch = 16, s.sft.learning_rate = 3e-4, s.sft.phase = "M1 SFT";
+  s.preference.epochs = 1, s.preference.batch = 16, s.preference.learning_rate = 1e-4, s.preference.phase = "DPO";
   s.preference.weight_decay = 0;
   s.sampling.sampling.temperature = 0.8, s.sampling.sampling.top_p = 0.95;
   s.greedy.sampling.greedy = true;
@@ -74,7 +81,7 @@ cream_settings quick_cream_settings() {
   cream_settings s = full_cream_settings();
   s.model.d_model = 32, s.model.layers = 2, s.model.d_state = 8;
   s.data.pretrain = 300, s.data.seed = 20, s.data.unlabeled = 20, s.data.test = 20;
-  s.pretrain.epochs = 1, s.sft.epochs = 1;
+  s.pretrain.epochs = 2, s.sft.epochs = 2;
   return s;
 }
 
@@ -117,10 +124,23 @@ cream_report run_cream(const cream_settings& chosen_settings, const cream_run_op
   const task_data data = make_task_data(settings.data, seed_of(options.seed, data_stream));
   print_settings(out, settings, options, data);
 
-  // M0: next-token training on the task-formatted corpus, a third of its answers wrong.
   auto m0 = std::make_unique<mamba_lm<float>>(settings.model);
-  m0->init(seed_of(options.seed, init_stream));
-  {
+  model_ptr m1;
+  if (!options.start_from.empty()) {
+    m1 = std::make_unique<mamba_lm<float>>(settings.model);
+    for (const auto& [name, model] : {std::pair{"M0", m0.get()}, std::pair{"M1", m1.get()}}) {
+      const auto metadata = load_checkpoint(options.start_from + "/" + name + ".safetensors", model->parameters());
+      const auto seed = metadata.find("seed");
+      if (seed == metadata.end() || seed->second != std::to_string(options.seed)) {
+        detail::fail("run_cream: ", options.start_from, "/", name, ".safetensors was trained with seed ",
+                     seed == metadata.end() ? "?" : seed->second, ", not ", options.seed,
+                     " (its data would overlap this run's test set)");
+      }
+    }
+    timer.done("M0, M1 loaded");
+  } else {
+    // M0: next-token training on the task-formatted corpus, a third of its answers wrong.
+    m0->init(seed_of(options.seed, init_stream));
     random_generator corrupt(seed_of(options.seed, corrupt_stream));
     std::vector<lm_sequence> corpus;
     for (const task_example& example : data.pretrain) {
@@ -129,20 +149,21 @@ cream_report run_cream(const cream_settings& chosen_settings, const cream_run_op
     }
     settings.pretrain.seed = seed_of(options.seed, pretrain_stream);
     train_next_token(*m0, corpus, scored_span::all_tokens, settings.pretrain);
-  }
-  timer.done("M0 pretraining");
+    timer.done("M0 pretraining");
 
-  // M1: SFT on the correct seed set, loss on the responses only.
-  model_ptr m1 = copy_of(*m0);
-  {
+    // M1: SFT on the correct seed set, loss on the responses only.
+    m1 = copy_of(*m0);
     std::vector<lm_sequence> seed_set;
     for (const task_example& example : data.seed) seed_set.push_back(answer_sequence(tokenizer, example, example.answer));
     settings.sft.seed = seed_of(options.seed, sft_stream);
     train_next_token(*m1, seed_set, scored_span::response, settings.sft);
+    timer.done("M1 SFT");
   }
-  timer.done("M1 SFT");
-  report.accuracy["M0"] = evaluate_tasks(*m0, tokenizer, data.test, settings.greedy);
-  report.accuracy["M1"] = evaluate_tasks(*m1, tokenizer, data.test, settings.greedy);
+  const std::map<std::string, std::string> metadata = {{"format", "rescan cream"}, {"seed", std::to_string(options.seed)}};
+  save_checkpoint(options.out_dir + "/M0.safetensors", m0->parameters(), metadata);
+  save_checkpoint(options.out_dir + "/M1.safetensors", m1->parameters(), metadata);
+  report.accuracy["M0"] = evaluate_tasks(*m0, tokenizer, data.test, labelled(settings.greedy, "evaluate M0", options));
+  report.accuracy["M1"] = evaluate_tasks(*m1, tokenizer, data.test, labelled(settings.greedy, "evaluate M1", options));
   timer.done("evaluate M0, M1");
 
   for (const consistency_mode mode : {consistency_mode::srlm, options.consistency}) {
@@ -153,8 +174,11 @@ cream_report run_cream(const cream_settings& chosen_settings, const cream_run_op
     for (index_t t = 1; t <= settings.data.iterations; ++t) {
       const auto iteration_start = clock_type::now();
       const std::vector<task_example>& prompts = data.unlabeled[std::size_t(t - 1)];
-      const std::vector<lm_sequence> responses = sample_response_groups(*current, tokenizer, prompts, N, settings.sampling,
-                                                                        seed_of(options.seed, sample_stream, t));
+      const std::string name = method + "-M" + std::to_string(t + 1);
+      const std::vector<lm_sequence> responses =
+          sample_response_groups(*current, tokenizer, prompts, N,
+                                 labelled(settings.sampling, method + " M" + std::to_string(t) + " samples", options),
+                                 seed_of(options.seed, sample_stream, t));
       const std::vector<double> log_probs_t = scores_of(*current, responses, N);
       const std::vector<double> log_probs_0 = scores_of(*m0, responses, N);
       const std::vector<double> reward = difference(log_probs_t, log_probs_0);
@@ -187,8 +211,7 @@ cream_report run_cream(const cream_settings& chosen_settings, const cream_run_op
       record.seconds = std::chrono::duration<double>(clock_type::now() - iteration_start).count();
       report.iterations.push_back(record);
       print_iteration(out, record);
-      const std::string name = method + "-M" + std::to_string(t + 1);
-      report.accuracy[name] = evaluate_tasks(*next, tokenizer, data.test, settings.greedy);
+      report.accuracy[name] = evaluate_tasks(*next, tokenizer, data.test, labelled(settings.greedy, "evaluate " + name, options));
       timer.done(name);
       last_responses = responses;
       last_reward = reward;

@@ -39,10 +39,13 @@ cream_settings quick_cream_settings();  // every phase, under a minute (the smok
 
 struct cream_run_options {
   bool quick = false;  // settings are quick_cream_settings() (reported in the outputs)
-  consistency_mode consistency = consistency_mode::dynamic;  // CREAM's (average or dynamic)
+  consistency_mode consistency = consistency_mode::average;  // CREAM's (average or dynamic)
   std::uint64_t seed = 0;
   std::string out_dir = "build/cream";
   bool quiet = false;  // no progress bars
+  // A folder holding M0.safetensors and M1.safetensors of an earlier run with the same seed and
+  // model settings: they are loaded instead of trained ("" = train them). Every run saves both.
+  std::string start_from;
 };
 
 // Greedy exact-match accuracy on each task and their mean.

@@ -34,6 +34,7 @@ nlohmann::json agreement_json(const ranking_agreement& a) {
           {"spearman_mean", a.spearman_mean},
           {"top_agreement", a.best_agreement},
           {"bottom_agreement", a.worst_agreement},
+          {"prompts_ranked", a.groups_ranked},
           {"tau", a.tau}};
 }
 
@@ -58,7 +59,7 @@ rgb_image accuracy_chart(const cream_report& report) {
   return draw_line_chart("Exact match, average of the five tasks", "model M_t", "accuracy (%)", series);
 }
 
-// The share of prompts at each tau (N = 5 responses: tau in steps of 0.2), per method.
+// The share of the ranked prompts in each bin of tau (11 bins 0.2 wide, centred on -1, -0.8, ..., 1), per method.
 rgb_image tau_chart(const cream_report& report) {
   std::vector<line_series> series;
   for (const auto& [name, agreement] : report.m3_vs_m2) {
@@ -77,7 +78,8 @@ rgb_image tau_chart(const cream_report& report) {
     }
     series.push_back(s);
   }
-  return draw_line_chart("Ranking consistency per prompt (Kendall tau-b, M3 vs M2)", "tau", "share of prompts", series);
+  return draw_line_chart("Ranking consistency per prompt (Kendall tau-b, M3 vs M2)", "tau (bins 0.2 wide)",
+                         "share of ranked prompts", series);
 }
 
 }  // namespace
@@ -96,7 +98,8 @@ void print_settings(std::ostream& out, const cream_settings& s, const cream_run_
 
 void print_iteration(std::ostream& out, const iteration_record& r) {
   out << r.method << " t=" << r.t << ": tau(M" << r.t << ", M" << r.t - 1 << ") " << fixed(r.agreement.tau_mean, 3)
-      << " +- " << fixed(r.agreement.tau_std, 3) << ", C " << fixed(r.agreement.consistency_mean, 3) << "; "
+      << " +- " << fixed(r.agreement.tau_std, 3) << ", C " << fixed(r.agreement.consistency_mean, 3) << " over "
+      << r.agreement.groups_ranked << " ranked prompts; "
       << r.pairs << " pairs of " << r.groups << " prompts, mean pair C " << fixed(r.mean_pair_consistency, 3)
       << ", last DPO loss " << fixed(r.final_loss, 4) << ", " << fixed(r.seconds, 1) << " s\n";
 }
@@ -119,12 +122,13 @@ void print_tables(std::ostream& out, const cream_report& report) {
     }
     out << "  " << fixed(100 * found->second.average, 1, 5) << "\n";
   }
-  out << "\nTable 2: consistency of the M3 and M2 rankings of the same responses (per prompt)\n"
-      << "  method      C      tau mean +- std   Spearman   top agree   bottom agree\n";
+  out << "\nTable 2: consistency of the M3 and M2 rankings of the same responses (per prompt with a ranking)\n"
+      << "  method      C      tau mean +- std   Spearman   top agree   bottom agree   prompts ranked\n";
   for (const auto& [name, a] : report.m3_vs_m2) {
     out << "  " << name << std::string(10 - std::min<std::size_t>(name.size(), 10), ' ') << fixed(a.consistency_mean, 3, 6)
         << "   " << fixed(a.tau_mean, 3, 6) << " +- " << fixed(a.tau_std, 3) << "   " << fixed(a.spearman_mean, 3, 8)
-        << "   " << fixed(a.best_agreement, 3, 9) << "   " << fixed(a.worst_agreement, 3, 12) << "\n";
+        << "   " << fixed(a.best_agreement, 3, 9) << "   " << fixed(a.worst_agreement, 3, 12) << "   "
+        << a.groups_ranked << " of " << a.tau.size() << "\n";
   }
   out << "\ntotal " << fixed(report.total_seconds, 1) << " s:";
   for (const auto& [phase, seconds] : report.phase_seconds) out << "  " << phase << " " << fixed(seconds, 1) << " s";

@@ -5,6 +5,8 @@
 #include <rescan/cpu/reduce.hpp>
 #include <rescan/reduce/logsumexp.hpp>
 
+#include "common/report/progress_bar.hpp"
+
 namespace rescan_examples {
 
 std::vector<generated_response> generate_responses(mamba_lm<float>& model,
@@ -24,6 +26,8 @@ std::vector<generated_response> generate_responses(mamba_lm<float>& model,
   std::vector<generated_response> responses(prompts.size());
   std::vector<float> logits, allowed(static_cast<std::size_t>(V)), lse;
   std::vector<std::int32_t> inputs;
+  progress_bar bar(options.progress_label, index_t(prompts.size()), "seq",
+                   options.progress_label.empty() ? progress_style::quiet : progress_style::automatic);
   for (std::size_t first = 0; first < prompts.size(); first += std::size_t(options.batch)) {
     const index_t batch = index_t(std::min(prompts.size() - first, std::size_t(options.batch)));
     std::vector<random_generator> randoms;
@@ -67,7 +71,9 @@ std::vector<generated_response> generate_responses(mamba_lm<float>& model,
         }
       }
     }
+    bar.update(index_t(first) + batch);
   }
+  bar.finish();
   return responses;
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "mamba_lm.hpp"
@@ -20,6 +21,7 @@ struct generation_options {
   sampling_options sampling;   // greedy for evaluation; temperature 0.8, top-p 0.95 for CREAM's samples
   index_t max_tokens = 12;     // response tokens, eos included
   index_t batch = 512;         // sequences stepped together
+  std::string progress_label;  // a progress bar over the prompts under this label ("" = none)
 };
 
 struct generated_response {

@@ -6,7 +6,6 @@
 #include <rescan/cpu/rank.hpp>
 #include <rescan/rank/consistency_rate.hpp>
 #include <rescan/rank/kendall_tau.hpp>
-#include <rescan/rank/rankdata.hpp>
 #include <rescan/rank/spearman_rho.hpp>
 #include <rescan/rank/top_order_agreement.hpp>
 
@@ -19,12 +18,6 @@ void check_groups(const char* function, index_t count, index_t per_prompt) {
   if (count % per_prompt != 0) {
     detail::fail(function, ": ", count, " responses do not split into groups of per_prompt = ", per_prompt);
   }
-}
-
-double mean_of(const std::vector<double>& values) {
-  double sum = 0;
-  for (const double v : values) sum += v;
-  return values.empty() ? std::nan("") : sum / double(values.size());
 }
 
 }  // namespace
@@ -93,33 +86,40 @@ ranking_agreement compare_rankings(const std::vector<double>& current, const std
   }
   const index_t groups = index_t(current.size()) / per_prompt, N = per_prompt;
   ranking_agreement result;
-  if (groups == 0) return result;
-  std::vector<double> current_ranks(current.size()), previous_ranks(current.size());
-  const auto as_groups = [&](const std::vector<double>& values) { return rescan::make_view(values.data(), {groups, N}); };
-  rescan::rankdata(rescan::cpu, as_groups(current), rescan::make_view(current_ranks.data(), {groups, N}),
-                   rescan::rank_method::ordinal);
-  rescan::rankdata(rescan::cpu, as_groups(previous), rescan::make_view(previous_ranks.data(), {groups, N}),
-                   rescan::rank_method::ordinal);
   result.tau.resize(static_cast<std::size_t>(groups));
   result.consistency.resize(static_cast<std::size_t>(groups));
-  rescan::kendall_tau_batched(rescan::cpu, as_groups(current_ranks), as_groups(previous_ranks),
+  if (groups == 0) return result;
+  const auto as_groups = [&](const std::vector<double>& values) { return rescan::make_view(values.data(), {groups, N}); };
+  rescan::kendall_tau_batched(rescan::cpu, as_groups(current), as_groups(previous),
                               rescan::make_view(result.tau.data(), groups), rescan::kendall_variant::b);
   const rescan::consistency_summary summary = rescan::consistency_rate(
       rescan::cpu, rescan::make_view(static_cast<const double*>(result.tau.data()), groups),
       rescan::make_view(result.consistency.data(), groups));
-  result.consistency_mean = summary.mean;
-  result.tau_mean = mean_of(result.tau);
-  double squares = 0;
-  for (const double tau : result.tau) squares += (tau - result.tau_mean) * (tau - result.tau_mean);
-  result.tau_std = std::sqrt(squares / double(groups));
-  std::vector<double> rho(static_cast<std::size_t>(groups)), best(static_cast<std::size_t>(groups)), worst(static_cast<std::size_t>(groups));
-  rescan::spearman_rho(rescan::cpu, as_groups(current_ranks), as_groups(previous_ranks),
-                       rescan::make_view(rho.data(), groups));
-  rescan::top_order_agreement(rescan::cpu, as_groups(current_ranks), as_groups(previous_ranks),
+  std::vector<double> rho(static_cast<std::size_t>(groups)), best(static_cast<std::size_t>(groups)),
+      worst(static_cast<std::size_t>(groups));
+  rescan::spearman_rho(rescan::cpu, as_groups(current), as_groups(previous), rescan::make_view(rho.data(), groups));
+  rescan::top_order_agreement(rescan::cpu, as_groups(current), as_groups(previous),
                               rescan::make_view(best.data(), groups), rescan::make_view(worst.data(), groups));
-  result.spearman_mean = mean_of(rho);
-  result.best_agreement = mean_of(best);
-  result.worst_agreement = mean_of(worst);
+  // Means over the ranked groups (finite tau), summed in group order.
+  result.groups_ranked = summary.groups_used;
+  result.consistency_mean = summary.mean;
+  const auto ranked_mean = [&](const std::vector<double>& values) {
+    double sum = 0;
+    for (index_t g = 0; g < groups; ++g) {
+      if (std::isfinite(result.tau[std::size_t(g)])) sum += values[std::size_t(g)];
+    }
+    return result.groups_ranked > 0 ? sum / double(result.groups_ranked) : std::nan("");
+  };
+  result.tau_mean = ranked_mean(result.tau);
+  result.spearman_mean = ranked_mean(rho);
+  result.best_agreement = ranked_mean(best);
+  result.worst_agreement = ranked_mean(worst);
+  std::vector<double> squares(static_cast<std::size_t>(groups));
+  for (index_t g = 0; g < groups; ++g) {
+    const double deviation = result.tau[std::size_t(g)] - result.tau_mean;
+    squares[std::size_t(g)] = deviation * deviation;
+  }
+  result.tau_std = std::sqrt(ranked_mean(squares));
   return result;
 }
 

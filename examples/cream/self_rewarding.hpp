@@ -34,12 +34,15 @@ std::vector<lm_sequence> sample_response_groups(mamba_lm<float>& model, const ch
 void unify_identical_responses(const std::vector<lm_sequence>& sequences, index_t per_prompt,
                                std::vector<double>& scores);
 
-// How far two scorings of the same groups agree, per group and in summary. Both are ranked within
-// each group (ordinal ranks, ties by position); tau: Kendall tau-b of the ranks, C = (tau + 1) / 2;
-// spearman: Spearman's rho of the ranks; best / worst: rate of groups whose top (bottom) response
-// is the same under both.
+// How far two scorings of the same groups agree, per group and in summary: tau = Kendall tau-b of
+// the two scores (ties count as ties: identical responses, frequent for a small model, are one
+// response ranked twice), C = (tau + 1) / 2; spearman = Spearman's rho; best / worst = whether both
+// put the same response on top (at the bottom; first index on ties). A group whose responses all
+// score the same under either model has no ranking: its tau and C are NaN and the summaries skip it
+// (groups_ranked counts the others).
 struct ranking_agreement {
   std::vector<double> tau, consistency;  // (groups)
+  index_t groups_ranked = 0;
   double tau_mean = 0, tau_std = 0, consistency_mean = 0, spearman_mean = 0, best_agreement = 0, worst_agreement = 0;
 };
 ranking_agreement compare_rankings(const std::vector<double>& current, const std::vector<double>& previous,

@@ -1,7 +1,8 @@
 // The pieces of a self-rewarding iteration, each against a plain reference:
-//   compare_rankings against loops that rank each group ordinally (ties by position), count the
-//     concordant, discordant and tied pairs for Kendall's tau-b, correlate the rank vectors
-//     (Spearman), and compare the top and bottom items; hand-worked values; C = (tau + 1) / 2;
+//   compare_rankings against loops that count the concordant, discordant and tied pairs of each
+//     group for Kendall's tau-b (ties are ties; a group without a ranking is NaN and skipped),
+//     correlate the average ranks (Spearman), and compare the top and bottom items; hand-worked
+//     values; C = (tau + 1) / 2;
 //   unify_identical_responses: identical responses of a group share the first one's score;
 //   make_preference_pairs: best and worst by reward, equal-reward groups skipped, the reference's
 //     log-probabilities carried, the consistency weight of each mode;
@@ -25,15 +26,16 @@ using ids = std::vector<std::int32_t>;
 
 constexpr std::int32_t bos = char_tokenizer::bos, eos = char_tokenizer::eos;
 
-// Ordinal ranks 1..n of x (n): 1 + the number of smaller values + the number of equal values before.
-std::vector<double> ordinal_ranks(const double* x, index_t n) {
-  std::vector<double> ranks(static_cast<std::size_t>(n));
-  for (index_t i = 0; i < n; ++i) {
-    index_t rank = 1;
-    for (index_t j = 0; j < n; ++j) {
-      if (x[j] < x[i] || (x[j] == x[i] && j < i)) ++rank;
+// Average ranks 1..n of x (n): tied values share the mean of the positions they occupy.
+std::vector<double> average_ranks(const std::vector<double>& x) {
+  std::vector<double> ranks(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    double smaller = 0, equal = 0;
+    for (std::size_t j = 0; j < x.size(); ++j) {
+      smaller += x[j] < x[i] ? 1 : 0;
+      equal += x[j] == x[i] ? 1 : 0;
     }
-    ranks[std::size_t(i)] = double(rank);
+    ranks[i] = smaller + (equal + 1) / 2;
   }
   return ranks;
 }
@@ -68,7 +70,7 @@ double pearson(const std::vector<double>& x, const std::vector<double>& y) {
   return xy / std::sqrt(xx * yy);
 }
 
-// Position of the largest (smallest) value of v; v's values are distinct (ranks).
+// Position of the largest (smallest) value of v, the first on ties.
 std::size_t position_of_largest(const std::vector<double>& v) {
   std::size_t best = 0;
   for (std::size_t i = 1; i < v.size(); ++i) best = v[i] > v[best] ? i : best;
@@ -80,35 +82,48 @@ std::size_t position_of_smallest(const std::vector<double>& v) {
   return worst;
 }
 
-// compare_rankings of current and previous (groups · n, group-major) against the loops above.
+// compare_rankings of current and previous (groups · n, group-major) against the loops above. A group
+// tied throughout in either scoring has no ranking: NaN tau and C, left out of every mean.
 void check_against_oracle(const std::vector<double>& current, const std::vector<double>& previous, index_t n) {
   const ranking_agreement result = compare_rankings(current, previous, n);
   const index_t groups = index_t(current.size()) / n;
   REQUIRE(result.tau.size() == std::size_t(groups));
   REQUIRE(result.consistency.size() == std::size_t(groups));
-  double tau_sum = 0, tau_squares = 0, rho_sum = 0, best_sum = 0, worst_sum = 0;
+  double tau_sum = 0, tau_squares = 0, rho_sum = 0, best_sum = 0, worst_sum = 0, ranked = 0;
   std::vector<double> taus;
   for (index_t g = 0; g < groups; ++g) {
     CAPTURE(g);
-    const std::vector<double> x = ordinal_ranks(&current[std::size_t(g * n)], n);
-    const std::vector<double> y = ordinal_ranks(&previous[std::size_t(g * n)], n);
+    const std::vector<double> x(current.begin() + g * n, current.begin() + (g + 1) * n);
+    const std::vector<double> y(previous.begin() + g * n, previous.begin() + (g + 1) * n);
     const double tau = kendall_tau_b(x, y);
+    if (!std::isfinite(tau)) {
+      CHECK(std::isnan(result.tau[std::size_t(g)]));
+      CHECK(std::isnan(result.consistency[std::size_t(g)]));
+      continue;
+    }
     CHECK(result.tau[std::size_t(g)] == doctest::Approx(tau).epsilon(1e-12));
     CHECK(result.consistency[std::size_t(g)] == doctest::Approx((tau + 1) / 2).epsilon(1e-12));
     taus.push_back(tau);
+    ranked += 1;
     tau_sum += tau;
-    rho_sum += pearson(x, y);
+    rho_sum += pearson(average_ranks(x), average_ranks(y));
     best_sum += position_of_largest(x) == position_of_largest(y) ? 1 : 0;
     worst_sum += position_of_smallest(x) == position_of_smallest(y) ? 1 : 0;
   }
-  const double tau_mean = tau_sum / double(groups);
+  CHECK(result.groups_ranked == index_t(ranked));
+  if (ranked == 0) {
+    CHECK(std::isnan(result.tau_mean));
+    CHECK(std::isnan(result.consistency_mean));
+    return;
+  }
+  const double tau_mean = tau_sum / ranked;
   for (const double tau : taus) tau_squares += (tau - tau_mean) * (tau - tau_mean);
   CHECK(result.tau_mean == doctest::Approx(tau_mean).epsilon(1e-12));
-  CHECK(result.tau_std == doctest::Approx(std::sqrt(tau_squares / double(groups))).epsilon(1e-12));
+  CHECK(result.tau_std == doctest::Approx(std::sqrt(tau_squares / ranked)).epsilon(1e-12));
   CHECK(result.consistency_mean == doctest::Approx((tau_mean + 1) / 2).epsilon(1e-12));
-  CHECK(result.spearman_mean == doctest::Approx(rho_sum / double(groups)).epsilon(1e-12));
-  CHECK(result.best_agreement == doctest::Approx(best_sum / double(groups)).epsilon(1e-12));
-  CHECK(result.worst_agreement == doctest::Approx(worst_sum / double(groups)).epsilon(1e-12));
+  CHECK(result.spearman_mean == doctest::Approx(rho_sum / ranked).epsilon(1e-12));
+  CHECK(result.best_agreement == doctest::Approx(best_sum / ranked).epsilon(1e-12));
+  CHECK(result.worst_agreement == doctest::Approx(worst_sum / ranked).epsilon(1e-12));
 }
 
 lm_sequence make_sequence(ids tokens, index_t response_begin) {
@@ -149,18 +164,21 @@ TEST_CASE("compare_rankings: hand-worked groups of 5") {
   check_against_oracle(current, previous, 5);
 }
 
-TEST_CASE("compare_rankings: ties are ranked by position (ordinal), so equal scores still make an order") {
-  // All equal under both: ranks 1..5 twice, tau 1. All equal against strictly decreasing: tau −1.
-  const ranking_agreement flat = compare_rankings({2, 2, 2, 2, 2}, {7, 7, 7, 7, 7}, 5);
-  CHECK(flat.tau[0] == doctest::Approx(1.0));
+TEST_CASE("compare_rankings: ties count as ties; a group without a ranking is NaN and left out of the means") {
+  // All equal under either scoring: no ranking to compare.
+  const ranking_agreement flat = compare_rankings({2, 2, 2, 2, 2, 1, 2, 3, 4, 5}, {7, 7, 7, 7, 7, 1, 2, 3, 4, 5}, 5);
+  CHECK(std::isnan(flat.tau[0]));
+  CHECK(std::isnan(flat.consistency[0]));
+  CHECK(flat.tau[1] == doctest::Approx(1.0));
+  CHECK(flat.groups_ranked == 1);
+  CHECK(flat.tau_mean == doctest::Approx(1.0));  // the ranked group only
+  CHECK(flat.consistency_mean == doctest::Approx(1.0));
   CHECK(flat.best_agreement == 1.0);
-  const ranking_agreement against_decreasing = compare_rankings({2, 2, 2, 2, 2}, {5, 4, 3, 2, 1}, 5);
-  CHECK(against_decreasing.tau[0] == doctest::Approx(-1.0));
-  // (3, 1, 3, 0, 1) ranks ordinally to (4, 2, 5, 1, 3); against (1, 2, 3, 4, 5): tau by pairs.
+  CHECK(std::isnan(compare_rankings({2, 2, 2, 2, 2}, {5, 4, 3, 2, 1}, 5).tau_mean));
+  // (3, 1, 3, 0, 1) against (1, 2, 3, 4, 5): 2 concordant, 6 discordant, 2 pairs tied in x:
+  // tau-b = (2 − 6) / sqrt((10 − 2) · 10).
   const ranking_agreement ties = compare_rankings({3, 1, 3, 0, 1}, {1, 2, 3, 4, 5}, 5);
-  const std::vector<double> ranks = {4, 2, 5, 1, 3};
-  CHECK(ties.tau[0] == doctest::Approx(kendall_tau_b(ranks, {1, 2, 3, 4, 5})).epsilon(1e-14));
-  CHECK(ties.tau[0] == doctest::Approx(-0.2).epsilon(1e-14));  // 4 concordant, 6 discordant
+  CHECK(ties.tau[0] == doctest::Approx(-4 / std::sqrt(80.0)).epsilon(1e-14));
   check_against_oracle({3, 1, 3, 0, 1}, {1, 2, 3, 4, 5}, 5);
 }
 

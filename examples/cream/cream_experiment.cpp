@@ -41,12 +41,6 @@ std::vector<double> difference(const std::vector<double>& a, const std::vector<d
   return result;
 }
 
-// options with a progress bar under label (none when the run is quiet).
-generation_options labelled(generation_options options, const std::string& label, const cream_run_options& run) {
-  options.progress_label = run.quiet ? "" : label;
-  return options;
-}
-
 class phase_timer {
  public:
   explicit phase_timer(cream_report& report) : report_(report) {}
@@ -107,128 +101,184 @@ task_accuracy evaluate_tasks(mamba_lm<float>& model, const char_tokenizer& token
   return accuracy;
 }
 
-cream_report run_cream(const cream_settings& chosen_settings, const cream_run_options& options) {
+namespace {
+
+// One run's state: its settings, data and the shared models, and the report it fills.
+class experiment {
+ public:
+  experiment(const cream_settings& settings, const cream_run_options& options)
+      : settings_(settings), options_(options),
+        data_(make_task_data(settings.data, seed_of(options.seed, data_stream))), timer_(report_) {
+    for (lm_train_options* train : {&settings_.pretrain, &settings_.sft, &settings_.preference}) {
+      train->quiet = options.quiet;
+    }
+  }
+
+  cream_report run() {
+    const auto start = clock_type::now();
+    std::filesystem::create_directories(options_.out_dir);
+    print_settings(std::cout, settings_, options_, data_);
+    if (options_.start_from.empty()) {
+      train_starting_models();
+    } else {
+      load_starting_models();
+    }
+    const std::map<std::string, std::string> metadata = {{"format", "rescan cream"},
+                                                         {"seed", std::to_string(options_.seed)}};
+    save_checkpoint(options_.out_dir + "/M0.safetensors", m0_->parameters(), metadata);
+    save_checkpoint(options_.out_dir + "/M1.safetensors", m1_->parameters(), metadata);
+    evaluate("M0", *m0_);
+    evaluate("M1", *m1_);
+    timer_.done("evaluate M0, M1");
+    for (const consistency_mode mode : {consistency_mode::srlm, options_.consistency}) run_method(mode);
+    report_.total_seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+    print_tables(std::cout, report_);
+    write_cream_outputs(options_.out_dir, settings_, options_, report_);
+    return report_;
+  }
+
+ private:
+  // What an iteration leaves for the next one and for Table 2.
+  struct iteration_result {
+    model_ptr next;
+    std::vector<lm_sequence> responses;
+    std::vector<double> reward, log_probs_0;
+  };
+
+  // M0: next-token training on the task-formatted corpus, a third of its answers wrong. M1: SFT of
+  // M0 on the correct seed set, loss on the responses only.
+  void train_starting_models() {
+    m0_ = std::make_unique<mamba_lm<float>>(settings_.model);
+    m0_->init(seed_of(options_.seed, init_stream));
+    random_generator corrupt(seed_of(options_.seed, corrupt_stream));
+    std::vector<lm_sequence> corpus;
+    for (const task_example& example : data_.pretrain) {
+      const bool wrong = corrupt.uniform() < settings_.corrupt_fraction;
+      corpus.push_back(answer_sequence(tokenizer_, example, wrong ? corrupt_answer(example, corrupt) : example.answer));
+    }
+    settings_.pretrain.seed = seed_of(options_.seed, pretrain_stream);
+    train_next_token(*m0_, corpus, scored_span::all_tokens, settings_.pretrain);
+    timer_.done("M0 pretraining");
+
+    m1_ = copy_of(*m0_);
+    std::vector<lm_sequence> seed_set;
+    for (const task_example& example : data_.seed) {
+      seed_set.push_back(answer_sequence(tokenizer_, example, example.answer));
+    }
+    settings_.sft.seed = seed_of(options_.seed, sft_stream);
+    train_next_token(*m1_, seed_set, scored_span::response, settings_.sft);
+    timer_.done("M1 SFT");
+  }
+
+  // M0 and M1 of an earlier run with the same seed (so their data is this run's).
+  void load_starting_models() {
+    m0_ = std::make_unique<mamba_lm<float>>(settings_.model);
+    m1_ = std::make_unique<mamba_lm<float>>(settings_.model);
+    for (const auto& [name, model] : {std::pair{"M0", m0_.get()}, std::pair{"M1", m1_.get()}}) {
+      const std::string path = options_.start_from + "/" + name + ".safetensors";
+      const auto metadata = load_checkpoint(path, model->parameters());
+      const auto seed = metadata.find("seed");
+      if (seed == metadata.end() || seed->second != std::to_string(options_.seed)) {
+        detail::fail("run_cream: ", path, " was trained with seed ", seed == metadata.end() ? "?" : seed->second,
+                     ", not ", options_.seed, " (its data would overlap this run's test set)");
+      }
+    }
+    timer_.done("M0, M1 loaded");
+  }
+
+  void evaluate(const std::string& name, mamba_lm<float>& model) {
+    report_.accuracy[name] = evaluate_tasks(model, tokenizer_, data_.test, labelled(settings_.greedy, "evaluate " + name));
+  }
+
+  // options with a progress bar under label (none when the run is quiet).
+  generation_options labelled(generation_options options, const std::string& label) const {
+    options.progress_label = options_.quiet ? "" : label;
+    return options;
+  }
+
+  // The iterations of one method from M1, then its Table 2 row: the last iteration's responses
+  // (sampled from M2) ranked by M3's reward and by M2's.
+  void run_method(consistency_mode mode) {
+    const std::string method = mode == consistency_mode::srlm ? "SRLM" : "CREAM";
+    const index_t N = settings_.responses_per_prompt;
+    model_ptr previous, current = copy_of(*m1_);
+    iteration_result last;
+    for (index_t t = 1; t <= settings_.data.iterations; ++t) {
+      iteration_result result = iterate(method, mode, t, *current, previous.get());
+      const std::string name = method + "-M" + std::to_string(t + 1);
+      evaluate(name, *result.next);
+      timer_.done(name);
+      previous = std::move(current);
+      current = std::move(result.next);
+      last = std::move(result);
+    }
+    const std::vector<double> final_reward = difference(scores_of(*current, last.responses, N), last.log_probs_0);
+    report_.m3_vs_m2[method + "-M" + std::to_string(settings_.data.iterations + 1)] =
+        compare_rankings(final_reward, last.reward, N);
+    timer_.done(method + " consistency");
+  }
+
+  // Iteration t: M_t (current) -> M_{t+1}; previous is M_{t−1} (nullptr at t = 1: M0's mean
+  // per-token log-likelihood ranks instead, its reward against itself being zero).
+  iteration_result iterate(const std::string& method, consistency_mode mode, index_t t, mamba_lm<float>& current,
+                           mamba_lm<float>* previous) {
+    const auto start = clock_type::now();
+    const index_t N = settings_.responses_per_prompt;
+    const std::vector<task_example>& prompts = data_.unlabeled[std::size_t(t - 1)];
+    iteration_result result;
+    result.responses = sample_response_groups(current, tokenizer_, prompts, N,
+                                              labelled(settings_.sampling, method + " M" + std::to_string(t) + " samples"),
+                                              seed_of(options_.seed, sample_stream, t));
+    const std::vector<double> log_probs_t = scores_of(current, result.responses, N);
+    result.log_probs_0 = scores_of(*m0_, result.responses, N);
+    result.reward = difference(log_probs_t, result.log_probs_0);
+    std::vector<double> previous_scores(result.responses.size());
+    if (previous == nullptr) {
+      for (std::size_t i = 0; i < result.responses.size(); ++i) {
+        previous_scores[i] = result.log_probs_0[i] / double(result.responses[i].response_length());
+      }
+    } else {
+      previous_scores = difference(scores_of(*previous, result.responses, N), result.log_probs_0);
+    }
+    iteration_record record;
+    record.method = method;
+    record.t = t;
+    record.groups = index_t(prompts.size());
+    record.agreement = compare_rankings(result.reward, previous_scores, N);
+    const std::vector<preference_pair> pairs =
+        make_preference_pairs(result.responses, N, result.reward, log_probs_t, record.agreement, mode);
+    record.pairs = index_t(pairs.size());
+    for (const preference_pair& pair : pairs) record.mean_pair_consistency += pair.consistency / double(pairs.size());
+    result.next = copy_of(current);
+    if (!pairs.empty()) {
+      lm_train_options train = settings_.preference;
+      train.seed = seed_of(options_.seed, dpo_stream, t);
+      train.phase = method + " M" + std::to_string(t + 1) + " DPO";
+      const lm_train_record trained = train_preferences(*result.next, pairs, settings_.beta, train);
+      record.final_loss = trained.step_losses.empty() ? std::nan("") : trained.step_losses.back();
+    }
+    record.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+    report_.iterations.push_back(record);
+    print_iteration(std::cout, record);
+    return result;
+  }
+
+  cream_settings settings_;
+  const cream_run_options& options_;
+  const char_tokenizer tokenizer_;
+  const task_data data_;
+  cream_report report_;
+  phase_timer timer_;
+  model_ptr m0_, m1_;
+};
+
+}  // namespace
+
+cream_report run_cream(const cream_settings& settings, const cream_run_options& options) {
   if (options.consistency == consistency_mode::srlm) {
     detail::fail("run_cream: options.consistency must be CREAM's average or dynamic (SRLM runs beside it anyway)");
   }
-  const auto start = clock_type::now();
-  cream_settings settings = chosen_settings;
-  for (lm_train_options* train : {&settings.pretrain, &settings.sft, &settings.preference}) train->quiet = options.quiet;
-  std::filesystem::create_directories(options.out_dir);
-  const char_tokenizer tokenizer;
-  const index_t N = settings.responses_per_prompt;
-  cream_report report;
-  phase_timer timer(report);
-  std::ostream& out = std::cout;
-
-  const task_data data = make_task_data(settings.data, seed_of(options.seed, data_stream));
-  print_settings(out, settings, options, data);
-
-  auto m0 = std::make_unique<mamba_lm<float>>(settings.model);
-  model_ptr m1;
-  if (!options.start_from.empty()) {
-    m1 = std::make_unique<mamba_lm<float>>(settings.model);
-    for (const auto& [name, model] : {std::pair{"M0", m0.get()}, std::pair{"M1", m1.get()}}) {
-      const auto metadata = load_checkpoint(options.start_from + "/" + name + ".safetensors", model->parameters());
-      const auto seed = metadata.find("seed");
-      if (seed == metadata.end() || seed->second != std::to_string(options.seed)) {
-        detail::fail("run_cream: ", options.start_from, "/", name, ".safetensors was trained with seed ",
-                     seed == metadata.end() ? "?" : seed->second, ", not ", options.seed,
-                     " (its data would overlap this run's test set)");
-      }
-    }
-    timer.done("M0, M1 loaded");
-  } else {
-    // M0: next-token training on the task-formatted corpus, a third of its answers wrong.
-    m0->init(seed_of(options.seed, init_stream));
-    random_generator corrupt(seed_of(options.seed, corrupt_stream));
-    std::vector<lm_sequence> corpus;
-    for (const task_example& example : data.pretrain) {
-      const bool wrong = corrupt.uniform() < settings.corrupt_fraction;
-      corpus.push_back(answer_sequence(tokenizer, example, wrong ? corrupt_answer(example, corrupt) : example.answer));
-    }
-    settings.pretrain.seed = seed_of(options.seed, pretrain_stream);
-    train_next_token(*m0, corpus, scored_span::all_tokens, settings.pretrain);
-    timer.done("M0 pretraining");
-
-    // M1: SFT on the correct seed set, loss on the responses only.
-    m1 = copy_of(*m0);
-    std::vector<lm_sequence> seed_set;
-    for (const task_example& example : data.seed) seed_set.push_back(answer_sequence(tokenizer, example, example.answer));
-    settings.sft.seed = seed_of(options.seed, sft_stream);
-    train_next_token(*m1, seed_set, scored_span::response, settings.sft);
-    timer.done("M1 SFT");
-  }
-  const std::map<std::string, std::string> metadata = {{"format", "rescan cream"}, {"seed", std::to_string(options.seed)}};
-  save_checkpoint(options.out_dir + "/M0.safetensors", m0->parameters(), metadata);
-  save_checkpoint(options.out_dir + "/M1.safetensors", m1->parameters(), metadata);
-  report.accuracy["M0"] = evaluate_tasks(*m0, tokenizer, data.test, labelled(settings.greedy, "evaluate M0", options));
-  report.accuracy["M1"] = evaluate_tasks(*m1, tokenizer, data.test, labelled(settings.greedy, "evaluate M1", options));
-  timer.done("evaluate M0, M1");
-
-  for (const consistency_mode mode : {consistency_mode::srlm, options.consistency}) {
-    const std::string method = mode == consistency_mode::srlm ? "SRLM" : "CREAM";
-    model_ptr previous, current = copy_of(*m1);
-    std::vector<lm_sequence> last_responses;
-    std::vector<double> last_reward, reference0;
-    for (index_t t = 1; t <= settings.data.iterations; ++t) {
-      const auto iteration_start = clock_type::now();
-      const std::vector<task_example>& prompts = data.unlabeled[std::size_t(t - 1)];
-      const std::string name = method + "-M" + std::to_string(t + 1);
-      const std::vector<lm_sequence> responses =
-          sample_response_groups(*current, tokenizer, prompts, N,
-                                 labelled(settings.sampling, method + " M" + std::to_string(t) + " samples", options),
-                                 seed_of(options.seed, sample_stream, t));
-      const std::vector<double> log_probs_t = scores_of(*current, responses, N);
-      const std::vector<double> log_probs_0 = scores_of(*m0, responses, N);
-      const std::vector<double> reward = difference(log_probs_t, log_probs_0);
-      // M_{t−1}'s ranking: its reward, or at t = 1 (M0, whose reward is zero) M0's mean per-token log-likelihood.
-      std::vector<double> previous_scores(responses.size());
-      if (t == 1) {
-        for (std::size_t i = 0; i < responses.size(); ++i) {
-          previous_scores[i] = log_probs_0[i] / double(responses[i].response_length());
-        }
-      } else {
-        previous_scores = difference(scores_of(*previous, responses, N), log_probs_0);
-      }
-      iteration_record record;
-      record.method = method;
-      record.t = t;
-      record.groups = index_t(prompts.size());
-      record.agreement = compare_rankings(reward, previous_scores, N);
-      const std::vector<preference_pair> pairs =
-          make_preference_pairs(responses, N, reward, log_probs_t, record.agreement, mode);
-      record.pairs = index_t(pairs.size());
-      for (const preference_pair& pair : pairs) record.mean_pair_consistency += pair.consistency / double(pairs.size());
-      model_ptr next = copy_of(*current);
-      if (!pairs.empty()) {
-        lm_train_options train = settings.preference;
-        train.seed = seed_of(options.seed, dpo_stream, t);
-        train.phase = method + " M" + std::to_string(t + 1) + " DPO";
-        const lm_train_record trained = train_preferences(*next, pairs, settings.beta, train);
-        record.final_loss = trained.step_losses.empty() ? std::nan("") : trained.step_losses.back();
-      }
-      record.seconds = std::chrono::duration<double>(clock_type::now() - iteration_start).count();
-      report.iterations.push_back(record);
-      print_iteration(out, record);
-      report.accuracy[name] = evaluate_tasks(*next, tokenizer, data.test, labelled(settings.greedy, "evaluate " + name, options));
-      timer.done(name);
-      last_responses = responses;
-      last_reward = reward;
-      reference0 = log_probs_0;
-      previous = std::move(current);
-      current = std::move(next);
-    }
-    // Table 2: the last iteration's responses (sampled from M2), ranked by M3's and by M2's rewards.
-    const std::vector<double> final_reward = difference(scores_of(*current, last_responses, N), reference0);
-    report.m3_vs_m2[method + "-M" + std::to_string(settings.data.iterations + 1)] =
-        compare_rankings(final_reward, last_reward, N);
-    timer.done(method + " consistency");
-  }
-  report.total_seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-  print_tables(out, report);
-  write_cream_outputs(options.out_dir, settings, options, report);
-  return report;
+  return experiment(settings, options).run();
 }
 
 }  // namespace rescan_examples

@@ -1,8 +1,7 @@
 // The pieces of a self-rewarding iteration, each against a plain reference:
-//   compare_rankings against loops that count the concordant, discordant and tied pairs of each
-//     group for Kendall's tau-b (ties are ties; a group without a ranking is NaN and skipped),
-//     correlate the average ranks (Spearman), and compare the top and bottom items; hand-worked
-//     values; C = (tau + 1) / 2;
+//   compare_rankings against the library tests' pair-counting oracles (test/support/rank_reference.hpp)
+//     for Kendall's tau-b, Spearman and top/bottom agreement, per group (ties are ties; a group
+//     without a ranking is NaN and skipped); hand-worked values; C = (tau + 1) / 2;
 //   unify_identical_responses: identical responses of a group share the first one's score;
 //   make_preference_pairs: best and worst by reward, equal-reward groups skipped, the reference's
 //     log-probabilities carried, the consistency weight of each mode;
@@ -18,6 +17,7 @@
 
 #include "common/nn/test/nn_test_support.hpp"
 #include "cream/self_rewarding.hpp"
+#include "support/rank_reference.hpp"
 
 namespace rescan_examples::testing {
 namespace {
@@ -25,62 +25,6 @@ namespace {
 using ids = std::vector<std::int32_t>;
 
 constexpr std::int32_t bos = char_tokenizer::bos, eos = char_tokenizer::eos;
-
-// Average ranks 1..n of x (n): tied values share the mean of the positions they occupy.
-std::vector<double> average_ranks(const std::vector<double>& x) {
-  std::vector<double> ranks(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    double smaller = 0, equal = 0;
-    for (std::size_t j = 0; j < x.size(); ++j) {
-      smaller += x[j] < x[i] ? 1 : 0;
-      equal += x[j] == x[i] ? 1 : 0;
-    }
-    ranks[i] = smaller + (equal + 1) / 2;
-  }
-  return ranks;
-}
-
-// Kendall's tau-b of x and y (n) by counting pairs: (concordant − discordant) / sqrt((n0 − tx)(n0 − ty)),
-// n0 = n (n − 1) / 2, tx (ty) the pairs tied in x (y).
-double kendall_tau_b(const std::vector<double>& x, const std::vector<double>& y) {
-  double concordant = 0, discordant = 0, tied_x = 0, tied_y = 0, pairs = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    for (std::size_t j = i + 1; j < x.size(); ++j) {
-      pairs += 1;
-      const double dx = x[j] - x[i], dy = y[j] - y[i];
-      if (dx == 0) tied_x += 1;
-      if (dy == 0) tied_y += 1;
-      if (dx * dy > 0) concordant += 1;
-      if (dx * dy < 0) discordant += 1;
-    }
-  }
-  return (concordant - discordant) / std::sqrt((pairs - tied_x) * (pairs - tied_y));
-}
-
-// Pearson's correlation of x and y (n).
-double pearson(const std::vector<double>& x, const std::vector<double>& y) {
-  double mean_x = 0, mean_y = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) mean_x += x[i] / double(x.size()), mean_y += y[i] / double(y.size());
-  double xy = 0, xx = 0, yy = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    xy += (x[i] - mean_x) * (y[i] - mean_y);
-    xx += (x[i] - mean_x) * (x[i] - mean_x);
-    yy += (y[i] - mean_y) * (y[i] - mean_y);
-  }
-  return xy / std::sqrt(xx * yy);
-}
-
-// Position of the largest (smallest) value of v, the first on ties.
-std::size_t position_of_largest(const std::vector<double>& v) {
-  std::size_t best = 0;
-  for (std::size_t i = 1; i < v.size(); ++i) best = v[i] > v[best] ? i : best;
-  return best;
-}
-std::size_t position_of_smallest(const std::vector<double>& v) {
-  std::size_t worst = 0;
-  for (std::size_t i = 1; i < v.size(); ++i) worst = v[i] < v[worst] ? i : worst;
-  return worst;
-}
 
 // compare_rankings of current and previous (groups · n, group-major) against the loops above. A group
 // tied throughout in either scoring has no ranking: NaN tau and C, left out of every mean.
@@ -95,7 +39,7 @@ void check_against_oracle(const std::vector<double>& current, const std::vector<
     CAPTURE(g);
     const std::vector<double> x(current.begin() + g * n, current.begin() + (g + 1) * n);
     const std::vector<double> y(previous.begin() + g * n, previous.begin() + (g + 1) * n);
-    const double tau = kendall_tau_b(x, y);
+    const double tau = rescan::testing::reference_kendall(x, y, rescan::kendall_variant::b).tau;
     if (!std::isfinite(tau)) {
       CHECK(std::isnan(result.tau[std::size_t(g)]));
       CHECK(std::isnan(result.consistency[std::size_t(g)]));
@@ -106,9 +50,9 @@ void check_against_oracle(const std::vector<double>& current, const std::vector<
     taus.push_back(tau);
     ranked += 1;
     tau_sum += tau;
-    rho_sum += pearson(average_ranks(x), average_ranks(y));
-    best_sum += position_of_largest(x) == position_of_largest(y) ? 1 : 0;
-    worst_sum += position_of_smallest(x) == position_of_smallest(y) ? 1 : 0;
+    rho_sum += rescan::testing::reference_spearman(x, y);
+    best_sum += rescan::testing::reference_top_order(x, y, true);
+    worst_sum += rescan::testing::reference_top_order(x, y, false);
   }
   CHECK(result.groups_ranked == index_t(ranked));
   if (ranked == 0) {

@@ -265,7 +265,7 @@ class experiment {
 
   cream_settings settings_;
   const cream_run_options& options_;
-  const char_tokenizer tokenizer_;
+  const char_tokenizer tokenizer_{};
   const task_data data_;
   cream_report report_;
   phase_timer timer_;

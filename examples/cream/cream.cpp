@@ -21,7 +21,7 @@ const char* const usage =
 
 int command_run(int argc, const char* const* argv) {
   arguments args;
-  args.flag("quick", "a small model and data set: every phase in under a minute (the smoke test)")
+  args.flag("quick", "a small model and data set: every phase in about a second (the smoke test)")
       .option("consistency", "avg", "CREAM's consistency: avg (set-level C) or dyn (per-prompt C_j)")
       .option("seed", "0", "seed of the data, the initialization, the shuffling and every sample")
       .option("out", "build/cream", "output folder (created)")

@@ -6,6 +6,8 @@
 #include <iostream>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "common/checkpoint/parameter_checkpoint.hpp"
 #include "cream_output.hpp"
 
@@ -116,15 +118,12 @@ class experiment {
 
   cream_report run() {
     const auto start = clock_type::now();
+    if (!options_.start_from.empty()) load_starting_models();  // before anything is written
     std::filesystem::create_directories(options_.out_dir);
     print_settings(std::cout, settings_, options_, data_);
-    if (options_.start_from.empty()) {
-      train_starting_models();
-    } else {
-      load_starting_models();
-    }
-    const std::map<std::string, std::string> metadata = {{"format", "rescan cream"},
-                                                         {"seed", std::to_string(options_.seed)}};
+    if (options_.start_from.empty()) train_starting_models();
+    const std::map<std::string, std::string> metadata = {
+        {"format", "rescan cream"}, {"seed", std::to_string(options_.seed)}, {"starting_settings", starting_settings()}};
     save_checkpoint(options_.out_dir + "/M0.safetensors", m0_->parameters(), metadata);
     save_checkpoint(options_.out_dir + "/M1.safetensors", m1_->parameters(), metadata);
     evaluate("M0", *m0_);
@@ -170,10 +169,36 @@ class experiment {
     timer_.done("M1 SFT");
   }
 
-  // M0 and M1 of an earlier run with the same seed (so their data is this run's).
+  // What M0 and M1 depend on besides the seed, as one canonical string: the model, the data sizes,
+  // the corruption and both trainings.
+  std::string starting_settings() const {
+    const auto training = [](const lm_train_options& t) {
+      return nlohmann::json{{"epochs", t.epochs},     {"batch", t.batch},
+                            {"lr", t.learning_rate},  {"min_lr", t.min_learning_rate},
+                            {"warmup", t.warmup_fraction}, {"weight_decay", t.weight_decay},
+                            {"clip", t.clip_norm}};
+    };
+    const lm_config& m = settings_.model;
+    const data_sizes& d = settings_.data;
+    return nlohmann::json{{"model", {m.vocabulary, m.d_model, m.layers, m.d_state, m.expand, m.d_conv}},
+                          {"data", {d.pretrain, d.seed, d.unlabeled, d.iterations, d.test}},
+                          {"corrupt_fraction", settings_.corrupt_fraction},
+                          {"pretrain", training(settings_.pretrain)},
+                          {"sft", training(settings_.sft)}}
+        .dump();
+  }
+
+  // M0 and M1 of an earlier run with this run's seed and starting settings (so their data is this
+  // run's: neither saw its test prompts), from another folder than the one this run writes.
   void load_starting_models() {
+    namespace fs = std::filesystem;
+    if (fs::exists(options_.out_dir) && fs::equivalent(options_.start_from, options_.out_dir)) {
+      detail::fail("run_cream: start_from and out_dir are both ", options_.out_dir,
+                   ": this run would overwrite the models and results it starts from");
+    }
     m0_ = std::make_unique<mamba_lm<float>>(settings_.model);
     m1_ = std::make_unique<mamba_lm<float>>(settings_.model);
+    const std::string expected = starting_settings();
     for (const auto& [name, model] : {std::pair{"M0", m0_.get()}, std::pair{"M1", m1_.get()}}) {
       const std::string path = options_.start_from + "/" + name + ".safetensors";
       const auto metadata = load_checkpoint(path, model->parameters());
@@ -181,6 +206,11 @@ class experiment {
       if (seed == metadata.end() || seed->second != std::to_string(options_.seed)) {
         detail::fail("run_cream: ", path, " was trained with seed ", seed == metadata.end() ? "?" : seed->second,
                      ", not ", options_.seed, " (its data would overlap this run's test set)");
+      }
+      const auto stored = metadata.find("starting_settings");
+      if (stored == metadata.end() || stored->second != expected) {
+        detail::fail("run_cream: ", path, " was trained with other settings than this run's\n  its:  ",
+                     stored == metadata.end() ? "(none recorded)" : stored->second, "\n  this: ", expected);
       }
     }
     timer_.done("M0, M1 loaded");

@@ -34,8 +34,8 @@ struct cream_settings {
   lm_train_options pretrain, sft, preference;
   generation_options sampling, greedy;
 };
-cream_settings full_cream_settings();   // the 20-minute run on two cores
-cream_settings quick_cream_settings();  // every phase, under a minute (the smoke test)
+cream_settings full_cream_settings();   // about 3 minutes on two cores
+cream_settings quick_cream_settings();  // every phase in about a second (the smoke test)
 
 struct cream_run_options {
   bool quick = false;  // settings are quick_cream_settings() (reported in the outputs)

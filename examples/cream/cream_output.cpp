@@ -161,6 +161,7 @@ void write_cream_outputs(const std::string& out_dir, const cream_settings& setti
   for (const auto& [phase, seconds] : report.phase_seconds) results["phases"].push_back({{"phase", phase}, {"seconds", seconds}});
   results["total_seconds"] = report.total_seconds;
   results["settings"] = {{"quick", options.quick},
+                         {"start_from", options.start_from},
                          {"seed", options.seed},
                          {"consistency", consistency_mode_name(options.consistency)},
                          {"d_model", settings.model.d_model},

@@ -1,7 +1,7 @@
 // The pieces of one self-rewarding iteration (SRLM, and CREAM on top of it; DESIGN.md §5):
 //   sample N responses per prompt from M_t; reward r = Σ log π_t(y|x) − Σ log π_0(y|x);
 //   rank each prompt's responses by M_t's reward and by M_{t−1}'s; Kendall tau-b of the two
-//   (ordinal) rankings per prompt, C_j = (tau_j + 1) / 2;
+//   rankings per prompt (ties as ties), C_j = (tau_j + 1) / 2;
 //   pair the best and the worst response by M_t's reward (skipped when their rewards are equal);
 //   train M_{t+1} from M_t with C · (−log σ(βh)) + (1 − C) · (−log σ(−βh)), reference M_t.
 // Responses are kept group-major: response k of prompt j is sequences[j · N + k].

@@ -253,18 +253,6 @@ index_t prompt_space_size(task_kind task) {
                task_count, ")");
 }
 
-std::vector<std::int32_t> tokenize_example(const char_tokenizer& tokenizer, const task_example& example) {
-  std::vector<std::int32_t> ids;
-  ids.reserve(example.prompt.size() + example.answer.size() + 2);
-  ids.push_back(char_tokenizer::bos);
-  for (const std::string* text : {&example.prompt, &example.answer}) {
-    const std::vector<std::int32_t> part = tokenizer.encode(*text);
-    ids.insert(ids.end(), part.begin(), part.end());
-  }
-  ids.push_back(char_tokenizer::eos);
-  return ids;
-}
-
 task_data make_task_data(const data_sizes& sizes, std::uint64_t seed) {
   const char* const function = "make_task_data";
   detail::check_at_least(function, "sizes.pretrain", sizes.pretrain, 0);

@@ -80,9 +80,6 @@ std::string corrupt_answer(const task_example& example, random_generator& random
 // Number of distinct prompts make_example can draw for task (the prompt spaces above).
 index_t prompt_space_size(task_kind task);
 
-// "bos prompt answer eos" as ids (length <= max_sequence_length).
-std::vector<std::int32_t> tokenize_example(const char_tokenizer& tokenizer, const task_example& example);
-
 // The data of one run. Every pool has `per_task` examples of each task interleaved so the tasks are
 // balanced (sizes below are per task). Prompts are unique within and across pools: test prompts never
 // appear in any other pool, seed prompts never in the unlabeled slices, the unlabeled slices are

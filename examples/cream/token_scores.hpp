@@ -70,9 +70,31 @@ inline token_batch pack_sequences(const std::vector<lm_sequence>& sequences, ind
   return batch;
 }
 
+namespace detail {
+
+// logits given, vocabulary >= 1, the batch's buffers of batch · length entries and its ids in [0, V).
+template <class T>
+void check_scored_batch(const char* function, const T* logits, const token_batch& batch, index_t vocabulary) {
+  check_given(function, "logits", logits);
+  check_at_least(function, "vocabulary", vocabulary, 1);
+  const auto size = std::size_t(batch.batch * batch.length);
+  if (batch.batch < 1 || batch.length < 1 || batch.tokens.size() != size || batch.mask.size() != size) {
+    fail(function, ": batch is ", batch.batch, " x ", batch.length, " with ", batch.tokens.size(), " tokens and ",
+         batch.mask.size(), " mask entries (use pack_sequences)");
+  }
+  for (std::size_t i = 0; i < size; ++i) {
+    if (batch.tokens[i] < 0 || batch.tokens[i] >= vocabulary) {
+      fail(function, ": batch.tokens[", i, "] = ", batch.tokens[i], " but ids must be in [0, ", vocabulary, ")");
+    }
+  }
+}
+
+}  // namespace detail
+
 // logits: (batch · length, V) for batch.tokens -> logp: (batch, length), written; logp[b, 0] = 0.
 template <class T>
 void token_log_probs(const T* logits, const token_batch& batch, index_t vocabulary, std::vector<double>& logp) {
+  detail::check_scored_batch("token_log_probs", logits, batch, vocabulary);
   const index_t B = batch.batch, L = batch.length, V = vocabulary;
   std::vector<T> lse(static_cast<std::size_t>(B * L));
   rescan::logsumexp(rescan::cpu, rescan::make_view(logits, {B * L, V}), rescan::make_view(lse.data(), B * L));
@@ -88,6 +110,10 @@ void token_log_probs(const T* logits, const token_batch& batch, index_t vocabula
 
 // Σ_t mask[b, t] · logp[b, t] per sequence: (batch).
 inline std::vector<double> masked_sums(const std::vector<double>& logp, const token_batch& batch) {
+  if (logp.size() != batch.mask.size() || batch.mask.size() != std::size_t(batch.batch * batch.length)) {
+    detail::fail("masked_sums: logp has ", logp.size(), " entries and the mask ", batch.mask.size(), " but the batch is ",
+                 batch.batch, " x ", batch.length);
+  }
   std::vector<double> sums(std::size_t(batch.batch), 0.0);
   for (index_t b = 0; b < batch.batch; ++b) {
     for (index_t t = 0; t < batch.length; ++t) {
@@ -103,6 +129,12 @@ inline std::vector<double> masked_sums(const std::vector<double>& logp, const to
 template <class T>
 void token_log_probs_backward(const T* logits, const token_batch& batch, index_t vocabulary,
                               const std::vector<double>& dlogp, T* dlogits) {
+  constexpr const char* function = "token_log_probs_backward";
+  detail::check_scored_batch(function, logits, batch, vocabulary);
+  detail::check_given(function, "dlogits", dlogits);
+  if (dlogp.size() != batch.tokens.size()) {
+    detail::fail(function, ": dlogp has ", dlogp.size(), " entries but the batch is ", batch.batch, " x ", batch.length);
+  }
   const index_t B = batch.batch, L = batch.length, V = vocabulary;
   rescan::softmax(rescan::cpu, rescan::make_view(logits, {B * L, V}), rescan::make_view(dlogits, {B * L, V}));
   for (index_t b = 0; b < B; ++b) {

@@ -4,9 +4,6 @@
 #include <cstdio>
 #include <memory>
 
-#ifdef _OPENMP
-#endif
-
 #include "common/checkpoint/parameter_checkpoint.hpp"
 #include "training.hpp"
 
@@ -89,7 +86,6 @@ void declare_common_options(arguments& args) {
   args.option("threads", "0", "threads (0 = OpenMP's default: every core)")
       .option("data", "", "Fashion-MNIST directory (default: $RESCAN_FASHION_MNIST_DIR or the Debian package's)");
 }
-
 
 fashion_mnist load_data(const arguments& args) {
   return args.text("data").empty() ? load_fashion_mnist() : load_fashion_mnist(args.text("data"));

@@ -32,3 +32,32 @@ foreach(figure IN ITEMS accuracy_per_iteration.png tau_distribution.png)
     message(FATAL_ERROR "cream run wrote no ${figure}")
   endif()
 endforeach()
+
+# --start-from: the saved M0 and M1 load again (same accuracies), a run that would write into the
+# folder it reads is refused with the folder left as it was, and models trained with other
+# settings are refused naming them.
+execute_process(COMMAND "${CREAM}" run --quick --quiet --start-from "${OUT}" --out "${OUT}"
+                RESULT_VARIABLE status ERROR_VARIABLE message OUTPUT_QUIET)
+file(READ "${OUT}/cream_results.json" unchanged)
+if(status EQUAL 0 OR NOT message MATCHES "would overwrite" OR NOT unchanged STREQUAL results)
+  message(FATAL_ERROR "--start-from the output folder was not refused cleanly (${status}): ${message}")
+endif()
+execute_process(COMMAND "${CREAM}" run --quick --quiet --start-from "${OUT}" --out "${OUT}_other" --sft-lr 0.001
+                RESULT_VARIABLE status ERROR_VARIABLE message OUTPUT_QUIET)
+if(status EQUAL 0 OR NOT message MATCHES "trained with other settings")
+  message(FATAL_ERROR "--start-from with another SFT learning rate was not refused (${status}): ${message}")
+endif()
+file(REMOVE_RECURSE "${OUT}_reused")
+execute_process(COMMAND "${CREAM}" run --quick --quiet --start-from "${OUT}" --out "${OUT}_reused"
+                RESULT_VARIABLE status OUTPUT_QUIET)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "cream run --start-from exited with ${status}")
+endif()
+file(READ "${OUT}_reused/cream_results.json" reused)
+foreach(model IN ITEMS M0 M1)
+  string(JSON first GET "${results}" accuracy ${model} avg)
+  string(JSON again GET "${reused}" accuracy ${model} avg)
+  if(NOT first STREQUAL again)
+    message(FATAL_ERROR "${model} reloaded scores ${again}, trained ${first}")
+  endif()
+endforeach()

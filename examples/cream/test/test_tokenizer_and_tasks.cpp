@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cream/self_rewarding.hpp"
 #include "cream/tasks.hpp"
 #include "cream/tokenizer.hpp"
 
@@ -216,7 +217,7 @@ TEST_CASE("make_example: answers match an independent oracle, sequences fit in 2
       CHECK(example.answer == oracle_answer(example));
       CHECK(!example.answer.empty());
       CHECK(example.answer.size() <= std::size_t(max_answer_length));
-      const std::vector<std::int32_t> sequence = tokenize_example(tokenizer, example);
+      const std::vector<std::int32_t> sequence = answer_sequence(tokenizer, example, example.answer).tokens;
       CHECK(sequence.size() == example.prompt.size() + example.answer.size() + 2);
       CHECK(sequence.size() <= std::size_t(max_sequence_length));
       CHECK(sequence.front() == char_tokenizer::bos);

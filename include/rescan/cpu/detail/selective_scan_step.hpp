@@ -69,31 +69,51 @@ void selective_scan_single_position(const cpu_team& team, const selective_scan_p
     alignas(64) T input[W];
     lanes::store(input, lanes::load(step) * lanes::load(u));
 
+    // The state vectors are read from h0 and written to last_state in place when the state axis is
+    // contiguous and fills whole vectors (the usual decoding layout), else through h. The W
+    // channels' y vectors are summed together (sum_each: sum()'s tree, so the same bits).
+    const bool whole_vectors = problem.state == index_t(vectors) * W;
+    const bool state_in_place = whole_vectors && in.h0.data() != nullptr && in.h0.stride(2) == 1;
+    const bool state_out_in_place = whole_vectors && last_state.data() != nullptr && last_state.stride(2) == 1;
+    alignas(64) T partial[W * W];
+    for (index_t c = count; c < W; ++c) lanes::store(partial + c * W, V{});
     for (index_t c = 0; c < count; ++c) {
       const index_t d = first + c;
       const selective_scan_step_row<T> row = row_of(b, d);
       alignas(64) T h[selective_scan_max_state + 64];
-      if (in.h0.data() != nullptr) {
-        copy_state_in(in.h0, b, d, problem.state, h);
+      const T* from = h;
+      if (state_in_place) {
+        from = &in.h0(b, d, 0);
       } else {
-        for (index_t n = 0; n < problem.state; ++n) h[n] = T(0);
+        if (in.h0.data() != nullptr) {
+          copy_state_in(in.h0, b, d, problem.state, h);
+        } else {
+          for (index_t n = 0; n < problem.state; ++n) h[n] = T(0);
+        }
+        for (index_t n = problem.state; n < index_t(vectors) * W; ++n) h[n] = T(0);  // the padding
       }
-      for (index_t n = problem.state; n < index_t(vectors) * W; ++n) h[n] = T(0);  // the padding
+      T* to = state_out_in_place ? &last_state(b, d, 0) : h;
       V y{};
       for (int p = 0; p < vectors; ++p) {
         const V decay = vector_exp2<T>(lanes::broadcast(step[c]) * lanes::load(row.A_log2e + p * W));
-        const V state = decay * lanes::load(h + p * W) + lanes::broadcast(input[c]) * lanes::load(row.B + p * W);
+        const V state = decay * lanes::load(from + p * W) + lanes::broadcast(input[c]) * lanes::load(row.B + p * W);
         y += lanes::load(row.C + p * W) * state;
-        lanes::store(h + p * W, state);
+        lanes::store(to + p * W, state);  // the same p as the load: safe when from == to
       }
+      lanes::store(partial + c * W, y);
+      if (last_state.data() != nullptr && !state_out_in_place) copy_state_out(h, problem.state, last_state, b, d);
+    }
+    alignas(64) T sums[W];
+    lanes::sum_each(partial, sums);
+    for (index_t c = 0; c < count; ++c) {
       // As the row kernel: y = lane sum + D u, then y z sigmoid(z), then scale (vectors of one lane).
-      T value = lanes::sum(y) + row.D * u[c];
+      const index_t d = first + c;
+      T value = sums[c] + row_of(b, d).D * u[c];
       if (in.z.data() != nullptr) value = value * z[c] * gate[c];
       if (out.data() != nullptr) {
         T& target = out(b, d, 0);
         target = problem.accumulate_output ? target + problem.scale * value : problem.scale * value;
       }
-      if (last_state.data() != nullptr) copy_state_out(h, problem.state, last_state, b, d);
     }
   });
 }

@@ -72,8 +72,11 @@ struct selective_scan_packing {
 
   // Where row (b, d) finds B (or C) at position 0, and the step from one position to the next.
   const T* row_start(const std::vector<T>& packed, index_t groups, index_t b, index_t d) const {
-    if (groups == 0) return packed.data() + d * padded;
-    return packed.data() + ((b * groups + d / (dim / groups)) * length) * padded;
+    return groups == 0 ? packed.data() + d * padded : group_start(packed, groups, b, d / (dim / groups));
+  }
+  // The rows of group g of batch row b (variable B or C).
+  const T* group_start(const std::vector<T>& packed, index_t groups, index_t b, index_t g) const {
+    return packed.data() + ((b * groups + g) * length) * padded;
   }
   index_t step(index_t groups) const { return groups == 0 ? 0 : padded; }
 
@@ -294,10 +297,22 @@ struct selective_scan_kernels<cpu_t> {
     const selective_scan_packing<T> packing(team, problem, math_lanes<T>::width);
     if (problem.length == 1 && !problem.sequences.packed() && checkpoints.data() == nullptr) {
       const T* D = problem.in.D.data();
+      // Each channel's group of B and of C, once per call: two divisions per channel and batch row
+      // would cost as much as the step's arithmetic.
+      std::vector<index_t> B_group(std::size_t(problem.dim), 0), C_group(std::size_t(problem.dim), 0);
+      for (index_t d = 0; d < problem.dim; ++d) {
+        if (packing.B_groups > 0) B_group[std::size_t(d)] = d / (problem.dim / packing.B_groups);
+        if (packing.C_groups > 0) C_group[std::size_t(d)] = d / (problem.dim / packing.C_groups);
+      }
+      const auto start = [&](const std::vector<T>& packed, index_t groups, const std::vector<index_t>& group_of,
+                             index_t b, index_t d) {
+        return groups == 0 ? packed.data() + d * packing.padded
+                           : packing.group_start(packed, groups, b, group_of[std::size_t(d)]);
+      };
       const auto row_of = [&](index_t b, index_t d) {
         return selective_scan_step_row<T>{packing.A_log2e.data() + d * packing.padded,
-                                          packing.row_start(packing.B, packing.B_groups, b, d),
-                                          packing.row_start(packing.C, packing.C_groups, b, d),
+                                          start(packing.B, packing.B_groups, B_group, b, d),
+                                          start(packing.C, packing.C_groups, C_group, b, d),
                                           D != nullptr ? problem.in.D(d) : T(0)};
       };
       selective_scan_single_position(team, problem, row_of, packing.vectors, out, last_state);

@@ -52,6 +52,7 @@ struct selective_scan_packing {
   int vectors = 1;
   std::vector<T> A, A_log2e, B, C;
   index_t B_groups = 0, C_groups = 0;  // 0: constant
+  std::vector<index_t> B_group_of, C_group_of;  // (dim): each channel's group of a variable B, C
 
   selective_scan_packing(const cpu_team& team, const selective_scan_problem<T>& problem, int width)
       : dim(problem.dim), length(problem.length) {
@@ -68,19 +69,31 @@ struct selective_scan_packing {
     }
     B_groups = pack(team, problem, problem.in.B, B);
     C_groups = pack(team, problem, problem.in.C, C);
+    B_group_of = channel_groups(B_groups);
+    C_group_of = channel_groups(C_groups);
   }
 
   // Where row (b, d) finds B (or C) at position 0, and the step from one position to the next.
-  const T* row_start(const std::vector<T>& packed, index_t groups, index_t b, index_t d) const {
-    return groups == 0 ? packed.data() + d * padded : group_start(packed, groups, b, d / (dim / groups));
-  }
-  // The rows of group g of batch row b (variable B or C).
-  const T* group_start(const std::vector<T>& packed, index_t groups, index_t b, index_t g) const {
-    return packed.data() + ((b * groups + g) * length) * padded;
-  }
+  const T* B_row(index_t b, index_t d) const { return row_start(B, B_groups, B_group_of, b, d); }
+  const T* C_row(index_t b, index_t d) const { return row_start(C, C_groups, C_group_of, b, d); }
   index_t step(index_t groups) const { return groups == 0 ? 0 : padded; }
 
  private:
+  // Each channel's group, once per call rather than a division per row: for a decoding step the
+  // divisions cost as much as the step's arithmetic. Empty when constant (groups == 0).
+  std::vector<index_t> channel_groups(index_t groups) const {
+    std::vector<index_t> group_of;
+    if (groups == 0) return group_of;
+    group_of.resize(std::size_t(dim));
+    for (index_t d = 0; d < dim; ++d) group_of[std::size_t(d)] = d / (dim / groups);
+    return group_of;
+  }
+  const T* row_start(const std::vector<T>& packed, index_t groups, const std::vector<index_t>& group_of, index_t b,
+                     index_t d) const {
+    if (groups == 0) return packed.data() + d * padded;
+    return packed.data() + ((b * groups + group_of[std::size_t(d)]) * length) * padded;
+  }
+
   index_t pack(const cpu_team& team, const selective_scan_problem<T>& problem,
                const selective_scan_tensor<const T>& x, std::vector<T>& packed) const {
     if (!x.is_variable()) {
@@ -128,8 +141,8 @@ selective_scan_row<T> make_selective_scan_row(const selective_scan_problem<T>& p
   row.z = row_of_view(in.z, b, d);
   row.A = packing.A.data() + d * packing.padded;
   row.A_log2e = packing.A_log2e.data() + d * packing.padded;
-  row.B = packing.row_start(packing.B, packing.B_groups, b, d);
-  row.C = packing.row_start(packing.C, packing.C_groups, b, d);
+  row.B = packing.B_row(b, d);
+  row.C = packing.C_row(b, d);
   row.B_step = packing.step(packing.B_groups);
   row.C_step = packing.step(packing.C_groups);
   row.D = in.D.data() != nullptr ? in.D(d) : T(0);
@@ -297,23 +310,9 @@ struct selective_scan_kernels<cpu_t> {
     const selective_scan_packing<T> packing(team, problem, math_lanes<T>::width);
     if (problem.length == 1 && !problem.sequences.packed() && checkpoints.data() == nullptr) {
       const T* D = problem.in.D.data();
-      // Each channel's group of B and of C, once per call: two divisions per channel and batch row
-      // would cost as much as the step's arithmetic.
-      std::vector<index_t> B_group(std::size_t(problem.dim), 0), C_group(std::size_t(problem.dim), 0);
-      for (index_t d = 0; d < problem.dim; ++d) {
-        if (packing.B_groups > 0) B_group[std::size_t(d)] = d / (problem.dim / packing.B_groups);
-        if (packing.C_groups > 0) C_group[std::size_t(d)] = d / (problem.dim / packing.C_groups);
-      }
-      const auto start = [&](const std::vector<T>& packed, index_t groups, const std::vector<index_t>& group_of,
-                             index_t b, index_t d) {
-        return groups == 0 ? packed.data() + d * packing.padded
-                           : packing.group_start(packed, groups, b, group_of[std::size_t(d)]);
-      };
       const auto row_of = [&](index_t b, index_t d) {
-        return selective_scan_step_row<T>{packing.A_log2e.data() + d * packing.padded,
-                                          start(packing.B, packing.B_groups, B_group, b, d),
-                                          start(packing.C, packing.C_groups, C_group, b, d),
-                                          D != nullptr ? problem.in.D(d) : T(0)};
+        return selective_scan_step_row<T>{packing.A_log2e.data() + d * packing.padded, packing.B_row(b, d),
+                                          packing.C_row(b, d), D != nullptr ? problem.in.D(d) : T(0)};
       };
       selective_scan_single_position(team, problem, row_of, packing.vectors, out, last_state);
       return;

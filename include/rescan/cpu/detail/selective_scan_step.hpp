@@ -75,11 +75,12 @@ void selective_scan_single_position(const cpu_team& team, const selective_scan_p
     const bool whole_vectors = problem.state == index_t(vectors) * W;
     const bool state_in_place = whole_vectors && in.h0.data() != nullptr && in.h0.stride(2) == 1;
     const bool state_out_in_place = whole_vectors && last_state.data() != nullptr && last_state.stride(2) == 1;
-    alignas(64) T partial[W * W];
+    alignas(64) T partial[W * W], skip[W];  // the y vectors; D of each channel
     for (index_t c = count; c < W; ++c) lanes::store(partial + c * W, V{});
     for (index_t c = 0; c < count; ++c) {
       const index_t d = first + c;
       const selective_scan_step_row<T> row = row_of(b, d);
+      skip[c] = row.D;
       alignas(64) T h[selective_scan_max_state + 64];
       const T* from = h;
       if (state_in_place) {
@@ -108,7 +109,7 @@ void selective_scan_single_position(const cpu_team& team, const selective_scan_p
     for (index_t c = 0; c < count; ++c) {
       // As the row kernel: y = lane sum + D u, then y z sigmoid(z), then scale (vectors of one lane).
       const index_t d = first + c;
-      T value = sums[c] + row_of(b, d).D * u[c];
+      T value = sums[c] + skip[c] * u[c];
       if (in.z.data() != nullptr) value = value * z[c] * gate[c];
       if (out.data() != nullptr) {
         T& target = out(b, d, 0);

@@ -2,7 +2,7 @@
 # tasks, the accuracy of every model on every task plus avg, the M3-vs-M2 consistency of both
 # methods, and that the plots exist.
 file(REMOVE_RECURSE "${OUT}")
-execute_process(COMMAND "${CREAM}" run --quick --quiet --out "${OUT}" RESULT_VARIABLE status)
+execute_process(COMMAND "${PROGRAM}" run --quick --quiet --out "${OUT}" RESULT_VARIABLE status)
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "cream run --quick exited with ${status}")
 endif()
@@ -36,19 +36,19 @@ endforeach()
 # --start-from: the saved M0 and M1 load again (same accuracies), a run that would write into the
 # folder it reads is refused with the folder left as it was, and models trained with other
 # settings are refused naming them.
-execute_process(COMMAND "${CREAM}" run --quick --quiet --start-from "${OUT}" --out "${OUT}"
+execute_process(COMMAND "${PROGRAM}" run --quick --quiet --start-from "${OUT}" --out "${OUT}"
                 RESULT_VARIABLE status ERROR_VARIABLE message OUTPUT_QUIET)
 file(READ "${OUT}/cream_results.json" unchanged)
 if(status EQUAL 0 OR NOT message MATCHES "would overwrite" OR NOT unchanged STREQUAL results)
   message(FATAL_ERROR "--start-from the output folder was not refused cleanly (${status}): ${message}")
 endif()
-execute_process(COMMAND "${CREAM}" run --quick --quiet --start-from "${OUT}" --out "${OUT}_other" --sft-lr 0.001
+execute_process(COMMAND "${PROGRAM}" run --quick --quiet --start-from "${OUT}" --out "${OUT}_other" --sft-lr 0.001
                 RESULT_VARIABLE status ERROR_VARIABLE message OUTPUT_QUIET)
 if(status EQUAL 0 OR NOT message MATCHES "trained with other settings")
   message(FATAL_ERROR "--start-from with another SFT learning rate was not refused (${status}): ${message}")
 endif()
 file(REMOVE_RECURSE "${OUT}_reused")
-execute_process(COMMAND "${CREAM}" run --quick --quiet --start-from "${OUT}" --out "${OUT}_reused"
+execute_process(COMMAND "${PROGRAM}" run --quick --quiet --start-from "${OUT}" --out "${OUT}_reused"
                 RESULT_VARIABLE status OUTPUT_QUIET)
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "cream run --start-from exited with ${status}")

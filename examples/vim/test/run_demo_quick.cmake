@@ -1,7 +1,7 @@
 # Runs `rmeeto demo --quick` into OUT and checks that results.json holds every key the demo promises
 # and that the figures exist.
 file(REMOVE_RECURSE "${OUT}")
-execute_process(COMMAND "${RMEETO}" demo --quick --out "${OUT}" RESULT_VARIABLE status)
+execute_process(COMMAND "${PROGRAM}" demo --quick --out "${OUT}" RESULT_VARIABLE status)
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "rmeeto demo --quick exited with ${status}")
 endif()

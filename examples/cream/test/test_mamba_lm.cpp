@@ -356,6 +356,36 @@ TEST_CASE("mamba_lm: token ids outside [0, V) and missing buffers throw naming t
                              "logits is nullptr");
 }
 
+TEST_CASE("token_log_probs, masked_sums, token_log_probs_backward: bad batches throw naming the argument") {
+  const index_t B = 2, L = 3, V = 4;
+  random_generator random(23);
+  const std::vector<double> logits = random_values(random, B * L * V);
+  const token_batch batch = hand_batch(random_ids(random, B * L, 0, std::int32_t(V)), B, L);
+  std::vector<double> logp;
+  std::vector<double> dlogits(logits.size());
+  const std::vector<double> dlogp(std::size_t(B * L), 1.0);
+  NN_CHECK_THROWS_MENTIONING(token_log_probs(static_cast<const double*>(nullptr), batch, V, logp), rescan::value_error,
+                             "token_log_probs", "logits");
+  NN_CHECK_THROWS_MENTIONING(token_log_probs(logits.data(), batch, 0, logp), rescan::value_error, "vocabulary = 0");
+  token_batch out_of_range = batch;
+  out_of_range.tokens[4] = std::int32_t(V);
+  NN_CHECK_THROWS_MENTIONING(token_log_probs(logits.data(), out_of_range, V, logp), rescan::value_error,
+                             "batch.tokens[4] = 4", "[0, 4)");
+  token_batch short_mask = batch;
+  short_mask.mask.pop_back();
+  NN_CHECK_THROWS_MENTIONING(token_log_probs(logits.data(), short_mask, V, logp), rescan::value_error,
+                             "2 x 3 with 6 tokens and 5 mask entries");
+  token_log_probs(logits.data(), batch, V, logp);
+  logp.pop_back();
+  NN_CHECK_THROWS_MENTIONING(masked_sums(logp, batch), rescan::value_error, "masked_sums", "logp has 5 entries");
+  NN_CHECK_THROWS_MENTIONING(token_log_probs_backward(logits.data(), batch, V, logp, dlogits.data()),
+                             rescan::value_error, "token_log_probs_backward", "dlogp has 5 entries");
+  NN_CHECK_THROWS_MENTIONING(token_log_probs_backward(logits.data(), batch, V, dlogp, static_cast<double*>(nullptr)),
+                             rescan::value_error, "dlogits");
+  NN_CHECK_THROWS_MENTIONING(token_log_probs_backward(logits.data(), out_of_range, V, dlogp, dlogits.data()),
+                             rescan::value_error, "batch.tokens[4]");
+}
+
 TEST_CASE("token_log_probs: log softmax written out; token_log_probs_backward against central differences") {
   const index_t B = 3, L = 4, V = 5;
   random_generator random(21);

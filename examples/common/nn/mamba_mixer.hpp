@@ -107,15 +107,10 @@ class mamba_mixer {
     batch_ = batch;
     tokens_ = tokens;
     const bool training = mode == pass::training;
-    const index_t D = config_.d_model, E = config_.inner(), R = config_.rank(), N = config_.d_state;
+    const index_t D = config_.d_model, E = config_.inner(), N = config_.d_state;
     const index_t columns = batch * tokens;
-    const auto hidden_matrix = detail::as_matrix(hidden, columns, D);
     if (training) hidden_.assign(hidden, hidden + columns * D);
-
-    // xz (2E, columns) = in_proj.weight · hiddenᵀ: x is rows [0, E), z rows [E, 2E).
-    xz_.resize(std::size_t(2 * E * columns));
-    detail::as_matrix(xz_.data(), 2 * E, columns).noalias() =
-        detail::as_matrix<const T>(in_proj_->value.data(), 2 * E, D) * hidden_matrix.transpose();
+    project_in(hidden, columns, xz_);
 
     for (std::size_t index = 0; index < branches_.size(); ++index) {
       branch& b = branches_[index];
@@ -126,18 +121,7 @@ class mamba_mixer {
       detail::depthwise_conv_forward(xz_.data(), p.conv_weight->value.data(), p.conv_bias->value.data(), E, batch,
                                      tokens, config_.d_conv, conv_direction_of(index), a.conv.data());
       apply_silu(a.conv, a.u);
-      // x_dbl (R + 2N, columns) = x_proj.weight · u: dt_low rows [0, R), B [R, R + N), C [R + N, R + 2N).
-      a.x_dbl.resize(std::size_t((R + 2 * N) * columns));
-      auto x_dbl = detail::as_matrix(a.x_dbl.data(), R + 2 * N, columns);
-      x_dbl.noalias() = detail::as_matrix<const T>(p.x_proj->value.data(), R + 2 * N, E) *
-                        detail::as_matrix<const T>(a.u.data(), E, columns);
-      // delta (E, columns) = dt_proj.weight · dt_low
-      a.delta.resize(std::size_t(E * columns));
-      detail::as_matrix(a.delta.data(), E, columns).noalias() =
-          detail::as_matrix<const T>(p.dt_proj_weight->value.data(), E, R) *
-          detail::as_matrix<const T>(a.x_dbl.data(), R, columns);
-      a.A.resize(std::size_t(E * N));
-      for (std::size_t i = 0; i < a.A.size(); ++i) a.A[i] = -std::exp(p.A_log->value[i]);
+      project_scan_inputs(p, a.u, columns, a.x_dbl, a.delta, a.A);
       a.checkpoints.resize(training ? std::size_t(batch * E * checkpoint_count() * N) : 0);
     }
 
@@ -151,10 +135,7 @@ class mamba_mixer {
                                                    checkpoints_view(0), checkpoints_view(1));
     }
 
-    // out (columns, D) = yᵀ · out_proj.weightᵀ
-    detail::as_matrix(out, columns, D).noalias() =
-        detail::as_matrix<const T>(y_.data(), E, columns).transpose() *
-        detail::as_matrix<const T>(out_proj_->value.data(), D, E).transpose();
+    project_out(y_, columns, out);
     saved_ = training;
   }
 
@@ -264,7 +245,7 @@ class mamba_mixer {
     check_built(function);
     detail::check_given(function, "hidden", hidden);
     detail::check_given(function, "out", out);
-    const index_t D = config_.d_model, E = config_.inner(), R = config_.rank(), N = config_.d_state;
+    const index_t E = config_.inner(), R = config_.rank(), N = config_.d_state;
     const index_t batch = state.batch;
     if (branches_.size() != 1) detail::fail(function, ": a bidirectional mixer cannot decode token by token");
     if (batch < 1 || state.conv.size() != std::size_t(E * batch * (config_.d_conv - 1)) ||
@@ -273,25 +254,13 @@ class mamba_mixer {
     }
     const branch_parameters& p = branches_[0].params;
     step_scratch& s = step_;
-    s.xz.resize(std::size_t(2 * E * batch));
-    detail::as_matrix(s.xz.data(), 2 * E, batch).noalias() =
-        detail::as_matrix<const T>(in_proj_->value.data(), 2 * E, D) *
-        detail::as_matrix<const T>(hidden, batch, D).transpose();
+    project_in(hidden, batch, s.xz);
     s.conv.resize(std::size_t(E * batch));
     s.u.resize(s.conv.size());
     detail::depthwise_conv_step(s.xz.data(), p.conv_weight->value.data(), p.conv_bias->value.data(), E, batch,
                                 config_.d_conv, state.conv.data(), s.conv.data());
     apply_silu(s.conv, s.u);
-    s.x_dbl.resize(std::size_t((R + 2 * N) * batch));
-    detail::as_matrix(s.x_dbl.data(), R + 2 * N, batch).noalias() =
-        detail::as_matrix<const T>(p.x_proj->value.data(), R + 2 * N, E) *
-        detail::as_matrix<const T>(s.u.data(), E, batch);
-    s.delta.resize(std::size_t(E * batch));
-    detail::as_matrix(s.delta.data(), E, batch).noalias() =
-        detail::as_matrix<const T>(p.dt_proj_weight->value.data(), E, R) *
-        detail::as_matrix<const T>(s.x_dbl.data(), R, batch);
-    s.A.resize(std::size_t(E * N));
-    for (std::size_t i = 0; i < s.A.size(); ++i) s.A[i] = -std::exp(p.A_log->value[i]);
+    project_scan_inputs(p, s.u, batch, s.x_dbl, s.delta, s.A);
     s.y.resize(std::size_t(E * batch));
 
     // (E, batch) buffers as (batch, E) views; B and C rows of x_dbl as (batch, 1, N).
@@ -314,10 +283,7 @@ class mamba_mixer {
     args.delta_bias = rescan::make_view<const T>(p.dt_proj_bias->value.data(), E);
     args.delta_softplus = true;
     rescan::selective_state_update(backend_, args, per_sequence(s.y.data()));
-
-    detail::as_matrix(out, batch, D).noalias() =
-        detail::as_matrix<const T>(s.y.data(), E, batch).transpose() *
-        detail::as_matrix<const T>(out_proj_->value.data(), D, E).transpose();
+    project_out(s.y, batch, out);
   }
 
   const mixer_config& config() const { return config_; }
@@ -360,6 +326,37 @@ class mamba_mixer {
 
   void check_built(const char* function) const {
     if (in_proj_ == nullptr) detail::fail(function, ": the mixer was default-constructed (no parameters)");
+  }
+
+  // The projections forward() and step() share, over `columns` tokens in the channel-major layout.
+  // xz (2E, columns) = in_proj.weight · hiddenᵀ: x is rows [0, E), z rows [E, 2E).
+  void project_in(const T* hidden, index_t columns, std::vector<T>& xz) const {
+    const index_t D = config_.d_model, E = config_.inner();
+    xz.resize(std::size_t(2 * E * columns));
+    detail::as_matrix(xz.data(), 2 * E, columns).noalias() =
+        detail::as_matrix<const T>(in_proj_->value.data(), 2 * E, D) * detail::as_matrix(hidden, columns, D).transpose();
+  }
+  // From u (E, columns): x_dbl (R + 2N, columns) = x_proj.weight · u (dt_low rows [0, R), B [R, R + N),
+  // C [R + N, R + 2N)), delta (E, columns) = dt_proj.weight · dt_low, A (E, N) = −exp(A_log).
+  void project_scan_inputs(const branch_parameters& p, const std::vector<T>& u, index_t columns,
+                           std::vector<T>& x_dbl, std::vector<T>& delta, std::vector<T>& A) const {
+    const index_t E = config_.inner(), R = config_.rank(), N = config_.d_state;
+    x_dbl.resize(std::size_t((R + 2 * N) * columns));
+    detail::as_matrix(x_dbl.data(), R + 2 * N, columns).noalias() =
+        detail::as_matrix<const T>(p.x_proj->value.data(), R + 2 * N, E) *
+        detail::as_matrix<const T>(u.data(), E, columns);
+    delta.resize(std::size_t(E * columns));
+    detail::as_matrix(delta.data(), E, columns).noalias() =
+        detail::as_matrix<const T>(p.dt_proj_weight->value.data(), E, R) *
+        detail::as_matrix<const T>(x_dbl.data(), R, columns);
+    A.resize(std::size_t(E * N));
+    for (std::size_t i = 0; i < A.size(); ++i) A[i] = -std::exp(p.A_log->value[i]);
+  }
+  // out (columns, D) = yᵀ · out_proj.weightᵀ, y (E, columns).
+  void project_out(const std::vector<T>& y, index_t columns, T* out) const {
+    const index_t D = config_.d_model, E = config_.inner();
+    detail::as_matrix(out, columns, D).noalias() = detail::as_matrix<const T>(y.data(), E, columns).transpose() *
+                                                   detail::as_matrix<const T>(out_proj_->value.data(), D, E).transpose();
   }
 
   static void fill_uniform(parameter<T>& p, double bound, random_generator& random) {

@@ -18,32 +18,15 @@
 
 #include <rescan/rescan.hpp>
 
+#include "merge_data.hpp"
+
 namespace {
 
 using rescan::index_t;
-
-struct merge_shape {
-  index_t batch, tokens, channels, r;
-};
-constexpr merge_shape merge_shapes[] = {{128, 197, 192, 5}, {64, 197, 384, 11}, {32, 577, 1024, 23}};
-
-struct merge_data {
-  merge_shape shape;
-  std::vector<float> x, size, out, size_out;
-
-  explicit merge_data(index_t which) : shape(merge_shapes[which]) {
-    std::mt19937 engine(11);
-    std::normal_distribution<float> pick(0.0f, 1.0f);
-    x.resize(static_cast<std::size_t>(shape.batch * shape.tokens * shape.channels));
-    for (auto& value : x) value = pick(engine);
-    size.assign(static_cast<std::size_t>(shape.batch * shape.tokens), 1.0f);
-    out.resize(x.size());
-    size_out.resize(size.size());
-  }
-  rescan::strided_view<const float, 3> x_view() const {
-    return rescan::make_view(x.data(), {shape.batch, shape.tokens, shape.channels});
-  }
-};
+using rescan_bench::merge_data;
+using rescan_bench::merge_shape;
+using rescan_bench::rmeeto_options;
+using rescan_bench::tome_options;
 
 void shapes_and_threads(benchmark::internal::Benchmark* bench) {
   for (index_t shape : {0, 1, 2}) {
@@ -55,20 +38,6 @@ void shapes_and_threads(benchmark::internal::Benchmark* bench) {
 void shapes_only(benchmark::internal::Benchmark* bench) {
   for (index_t shape : {0, 1, 2}) bench->Args({shape});
   bench->ArgNames({"shape"})->UseRealTime()->Unit(benchmark::kMillisecond);
-}
-
-rescan::matching_options tome_options() {
-  rescan::matching_options options;
-  options.class_token = 0;
-  options.class_handling = rescan::class_token_handling::tome;
-  options.order = rescan::merge_order::tome;
-  return options;
-}
-
-rescan::matching_options rmeeto_options(index_t tokens) {
-  rescan::matching_options options;
-  options.class_token = tokens / 2;
-  return options;
 }
 
 void plan_and_merge(benchmark::State& state, const rescan::matching_options& options, merge_data& data) {

@@ -4,7 +4,7 @@
 // the GPU with CUDA events (UseManualTime) and counts the bytes it must move: read N + write N
 // elements (linear recurrence: 2N read + N written).
 //
-//   one row:   n = 2^10 .. 2^26 elements           (n >= 4096 takes rescan's cub::DeviceScan path)
+//   one row:   n = 2^10 .. 2^28 elements           (n >= 4096 takes rescan's cub::DeviceScan path)
 //   many rows: rows x L = 4096 x 1024, 256 x 16384  (rescan's block path: one block per row)
 //   paths:     each of rescan's two scan paths forced, over rows x L, to calibrate the switch between
 //              them (cuda/detail/tuning.cuh: device_scan_max_rows, device_scan_length_per_row)
@@ -39,7 +39,7 @@ void count_bytes(benchmark::State& state, index_t elements, std::size_t bytes_pe
 }
 
 void one_row(benchmark::internal::Benchmark* bench) {
-  for (int log2 = 10; log2 <= 26; log2 += 2) bench->Args({index_t(1) << log2});
+  for (int log2 = 10; log2 <= 28; log2 += 2) bench->Args({index_t(1) << log2});
   bench->ArgNames({"n"})->UseManualTime()->Unit(benchmark::kMicrosecond);
 }
 

@@ -185,4 +185,30 @@ BENCHMARK(selective_state_update)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 
+// The exp ceiling of the roofline: expf (what the scan calls) on independent values, 8 chains per
+// thread so the special-function units, not latency, bound it. Counter: exps per second.
+__global__ void expf_kernel(float* out, int rounds) {
+  float chain[8];
+  for (int k = 0; k < 8; ++k) chain[k] = -1e-3f * float(threadIdx.x + k);
+  for (int r = 0; r < rounds; ++r) {
+#pragma unroll
+    for (int k = 0; k < 8; ++k) chain[k] = expf(chain[k]) - 1.0f;  // stays in (-1, 0]
+  }
+  float sum = 0;
+  for (int k = 0; k < 8; ++k) sum += chain[k];
+  out[blockIdx.x * blockDim.x + threadIdx.x] = sum;
+}
+
+void expf_throughput(benchmark::State& state) {
+  int device = 0, sms = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
+  const int blocks = sms * 8, threads = 256, rounds = 4096;
+  device_floats out(index_t(blocks) * threads, 0.0f);
+  time_iterations(state, [&] { expf_kernel<<<blocks, threads>>>(out.data, rounds); });
+  const double exps = double(blocks) * threads * rounds * 8;
+  state.counters["exps_per_second"] = benchmark::Counter(exps, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(expf_throughput)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
 }  // namespace

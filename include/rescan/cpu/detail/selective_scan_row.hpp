@@ -298,11 +298,7 @@ struct selective_scan_row_kernel {
       }
       if (end <= first || begin >= last) continue;
       index_t t0 = std::max(begin, first);
-      if (t0 == begin) {
-        initial_state(k, h);
-      } else {
-        restore_state(restore, t0 / block, h);
-      }
+      entering_state(k, t0 == begin, restore, t0 / block, h);
       const index_t stop = std::min(end, last);
       while (t0 < stop) {
         const index_t n = std::min(stop, (t0 / block + 1) * block) - t0;
@@ -501,6 +497,20 @@ struct selective_scan_row_kernel {
     for (index_t n = 0; n < row.state; ++n) lanes_of_h[n] = states(s, row.channel, n);
     for (index_t n = row.state; n < padded(); ++n) lanes_of_h[n] = T(0);
     for (int p = 0; p < vectors(); ++p) h[p] = lanes::load(lanes_of_h + p * W);
+  }
+
+  // h := the initial state of sequence k when it starts here, else the state restore(c, lanes)
+  // saves before position c * block. Out of line on purpose: GCC 12 at -O3 for SSE2 computed wrong
+  // outputs in the split-rows forward pass (selective_scan_forward_split_rows) when this choice was
+  // inlined into forward_positions together with the recurrence (right with -O2 or -fwrapv; no
+  // overflow or invalid access found). The portable test preset builds at -O3 to keep it covered.
+  template <class Restore>
+  RESCAN_NOINLINE void entering_state(index_t k, bool starts, const Restore& restore, index_t c, V* h) const {
+    if (starts) {
+      initial_state(k, h);
+    } else {
+      restore_state(restore, c, h);
+    }
   }
 
   // h := the state restore(c, lanes) saves before position c * block (its first N lanes), zero-padded.

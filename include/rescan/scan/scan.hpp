@@ -2,6 +2,12 @@
 // or not: out_t = x_0 ∘ x_1 ∘ ... ∘ x_t (inclusive) or x_0 ∘ ... ∘ x_{t-1} (exclusive), each row
 // independent. Options: reverse direction, a carry entering each row, segments that restart the
 // scan (scan_options.hpp). `out` may be `in` itself (in place); any other overlap is undefined.
+//
+// Parallel backends combine partial results in a tree, so floating-point results are the loop's up
+// to rounding. Inf and NaN propagate as in the loop, with one exception that no reassociation can
+// avoid: a partial product of finite factors that underflows to 0 (affine maps: a_i * ... * a_j over
+// a long stretch of |a| < 1) meets an inf from before it and gives NaN where the loop, which
+// multiplies the inf first, keeps inf.
 #pragma once
 
 #include <type_traits>

@@ -36,7 +36,7 @@ while (($#)); do
   esac
 done
 # time limits, seconds: tests, sanitizers (all cases), one sanitized case, benchmarks, PyTorch, profile
-if ((quick)); then limits=(120 150 120 120 100 90); else limits=(300 900 600 400 300 300); fi
+if ((quick)); then limits=(90 150 120 100 60 60); else limits=(300 900 600 400 300 300); fi
 jobs=$(nproc)
 mkdir -p "$results"
 results=$(cd "$results" && pwd)

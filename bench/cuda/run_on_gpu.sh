@@ -20,23 +20,29 @@
 #                   machine lent by the minute (about 6 minutes at most, 3 to 4 when all goes well)
 #   --profile       step 5
 #   --no-sanitizers skip step 4 (a rerun after a sanitized run of the same kernels)
+#   --cases LIST    sanitize only these GPU test cases, by number in file order ("4,8,41-51"; the
+#                   slowest first: they start first)
+#   --case-limit S  seconds per sanitized test case (default: 120 with --quick, else 600)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 results=${1:?usage: run_on_gpu.sh RESULTS_DIR [--prebuilt DIR] [--quick]}
 shift
-prebuilt="" quick=0 profile=0 sanitizers=1
+prebuilt="" quick=0 profile=0 sanitizers=1 cases="" case_limit=""
 while (($#)); do
   case $1 in
     --prebuilt) prebuilt=${2:?--prebuilt needs a folder}; shift 2 ;;
     --quick) quick=1; shift ;;
     --profile) profile=1; shift ;;
     --no-sanitizers) sanitizers=0; shift ;;
+    --cases) cases=${2:?--cases needs a list}; shift 2 ;;
+    --case-limit) case_limit=${2:?--case-limit needs seconds}; shift 2 ;;
     *) echo "run_on_gpu.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
 # time limits, seconds: tests, sanitizers (all cases), one sanitized case, benchmarks, PyTorch, profile
 if ((quick)); then limits=(90 150 120 100 60 60); else limits=(300 900 600 400 300 300); fi
+[[ -n $case_limit ]] && limits[2]=$case_limit limits[1]=$((case_limit + 30))
 jobs=$(nproc)
 mkdir -p "$results"
 results=$(cd "$results" && pwd)
@@ -96,9 +102,9 @@ if ((sanitizers)); then
   # memcheck and racecheck side by side, each on half the cores, one process per test case
   half=$(((jobs + 1) / 2))
   step_in_background memcheck "${limits[1]}" "$results/memcheck.txt" bash bench/cuda/sanitize_each_test.sh \
-    memcheck "$cuda_tests" "${limits[2]}" "$half" "$results/memcheck"
+    memcheck "$cuda_tests" "${limits[2]}" "$half" "$results/memcheck" "$cases"
   step racecheck "${limits[1]}" "$results/racecheck.txt" bash bench/cuda/sanitize_each_test.sh \
-    racecheck "$cuda_tests" "${limits[2]}" "$half" "$results/racecheck"
+    racecheck "$cuda_tests" "${limits[2]}" "$half" "$results/racecheck" "$cases"
   wait
 fi
 

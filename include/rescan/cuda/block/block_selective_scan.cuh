@@ -36,7 +36,9 @@
 namespace rescan::cuda_detail {
 
 // Prefix callbacks of cub::BlockScan: called by the first warp with the tile's aggregate; only lane
-// 0's return value is used, and only thread 0 updates the carried state.
+// 0's return value is used. Only thread 0 touches the carried state: the other lanes of the warp
+// may run ahead of or behind it (independent thread scheduling), so their reading the carry while
+// thread 0 rewrites it would be a race (compute-sanitizer's racecheck reported it).
 template <class Traits>
 struct ss_carry_prefix {
   using element = typename Traits::type;
@@ -44,8 +46,9 @@ struct ss_carry_prefix {
   scalar* carry;  // shared memory
 
   __device__ element operator()(const element& aggregate) const {
+    if (threadIdx.x != 0) return aggregate;  // unused by cub::BlockScan
     const element before = Traits::from_state(*carry);
-    if (threadIdx.x == 0) *carry = Traits::state(typename Traits::op_type{}(before, aggregate));
+    *carry = Traits::state(typename Traits::op_type{}(before, aggregate));
     return before;
   }
 };

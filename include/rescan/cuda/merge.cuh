@@ -1,9 +1,20 @@
 // CUDA backend of token merging (merge/dispatch.hpp contract); see cuda/device/device_merge.cuh and
-// cuda/kernels/merge_kernel.cuh. Plans live in device memory (cudaMalloc; freed with the last copy
-// of the plan). Sequences of at most merge_tuning::max_tokens (2048) tokens. Every reduction runs
-// in a fixed order (members ascending), so results are deterministic run to run; the similarity
-// dot products are associated differently from the CPU's GEMM (last bits). Asynchronous on
-// backend.stream, except copy_to_host (and cudaMalloc / cudaFree of plan storage).
+// cuda/kernels/merge_kernel.cuh. Sequences of at most merge_tuning::max_tokens (2048) tokens. Every
+// reduction runs in a fixed order (members ascending), so results are deterministic run to run;
+// the similarity dot products are associated differently from the CPU's GEMM (last bits).
+// Everything is asynchronous on backend.stream except copy_to_host (plan_to_host), which
+// synchronizes it.
+//
+// Plan memory is stream-ordered: a plan's arrays (one allocation) come from cudaMallocAsync on the
+// stream of the backend that makes the plan (bipartite_soft_matching, compose), and go back with
+// cudaFreeAsync on that same stream when the last copy of the plan is dropped, so neither
+// synchronizes the device. Hence:
+//   - work queued on that stream before the last copy is dropped is safe: the free runs after it;
+//   - a plan used on ANOTHER stream (a backend with another stream) is like any stream-ordered
+//     memory: that stream must first wait for the plan's stream (the plan is written there), and
+//     before the last copy is dropped the plan's stream must wait for that work (an event and
+//     cudaStreamWaitEvent, or a synchronization), or the memory may be reused under it;
+//   - the stream that made a plan must outlive the plan (the free is queued on it).
 #pragma once
 
 #include <memory>
@@ -21,14 +32,17 @@ struct merge_kernels<cuda_t> {
   static constexpr plan_memory memory = plan_memory::cuda_device;
   using plan_arrays = merge_plan_arrays<const index_t>;
 
-  static std::shared_ptr<index_t> allocate(const cuda_t&, index_t count) {
-    index_t* data = nullptr;
+  // Storage for `count` index_t elements of a plan, allocated on backend.stream (stream-ordered);
+  // the deleter frees it on that same stream (see the top of this file).
+  static std::shared_ptr<index_t> allocate(const cuda_t& backend, index_t count) {
+    const cudaStream_t stream = cuda_detail::stream_of(backend);
+    void* data = nullptr;
     if (count > 0) {
-      cuda_detail::check_status(cudaMalloc(&data, static_cast<std::size_t>(count) * sizeof(index_t)),
-                                "bipartite_soft_matching", "cudaMalloc(plan)");
+      cuda_detail::check_status(cudaMallocAsync(&data, static_cast<std::size_t>(count) * sizeof(index_t), stream),
+                                "bipartite_soft_matching", "cudaMallocAsync(plan)");
     }
-    return std::shared_ptr<index_t>(data, [](index_t* pointer) {
-      if (pointer != nullptr) (void)cudaFree(pointer);
+    return std::shared_ptr<index_t>(static_cast<index_t*>(data), [stream](index_t* pointer) {
+      if (pointer != nullptr) (void)cudaFreeAsync(pointer, stream);  // a deleter must not throw
     });
   }
 

@@ -6,7 +6,8 @@
 // stream synchronization); then queues on backend.stream
 //   forward:  selective_scan_forward_kernel, one block per (batch, channel) row
 //             (cuda/block/block_selective_scan.cuh says how a block scans its row); sequences of
-//             length 1 (the decoding step) take selective_scan_step_kernel, one warp per row;
+//             length 1 (the decoding step) take selective_scan_step_kernel, a block per tile of
+//             step_threads rows, one thread per row (kernels/selective_scan_kernel.cuh);
 //   backward: the checkpoints (recomputed into a temporary when the caller saved none), then
 //             selective_scan_backward_kernel, then the ordered sums over the batch (dA, constant
 //             dB / dC, dD, ddelta_bias) and over the channels of a group (variable dB / dC).
@@ -116,9 +117,10 @@ void run_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 3>&
                                 cudaStream_t stream, const char* function) {
   if (!p.sequences.packed() && p.length == 1) {
     constexpr int threads = selective_scan_tuning::step_threads;
+    constexpr int chunk = selective_scan_tuning::step_chunk;
     const index_t rows = p.batch * p.dim;
     if (rows == 0) return;
-    selective_scan_step_kernel<T, threads><<<grid_for_items(ceil_div(rows, threads / 32)), threads, 0, stream>>>(
+    selective_scan_step_kernel<T, threads, chunk><<<grid_for_items(ceil_div(rows, threads)), threads, 0, stream>>>(
         p, out, accumulate_output, last_state, checkpoints);
     check_launch(function, "selective_scan_step_kernel");
   } else if (p.sequences.packed()) {

@@ -42,8 +42,12 @@ void with_block_threads(index_t length, const Body& body) {
     body(std::integral_constant<int, threads>{});
   }
 }
-// The decoding step (L = 1): one warp per row, this many threads per block.
-inline constexpr int step_threads = 256;
+// The decoding step (L = 1): a block takes tiles of step_threads rows, one thread per row; the
+// rows' states go in chunks of up to step_chunk n's, spread over the block's threads (each
+// thread holds step_chunk states' inputs in registers at a time). Neither changes a bit of the
+// results: each row's y is summed over n in order whatever they are.
+inline constexpr int step_threads = 128;
+inline constexpr int step_chunk = 16;
 // The backward pass sums variable dB / dC over the channels of a group without atomics: each block
 // handles a run of channels of one group one after the other and adds their contributions to its
 // own (N, L) partial in a temporary, which a second kernel sums over runs in order. Runs grow until
@@ -71,6 +75,12 @@ struct ss_input_matrix {
 
   RESCAN_HOST_DEVICE T operator()(index_t b, index_t d, index_t n, index_t s) const {
     return is_variable ? variable(b, d / channels_per_group, n, s) : constant(d, n);
+  }
+  // The group of channel d (what a caller reading many n of one channel computes once).
+  RESCAN_HOST_DEVICE index_t group_of(index_t d) const { return is_variable ? d / channels_per_group : d; }
+  // The same element as (b, d, n, s), given group = group_of(d).
+  RESCAN_HOST_DEVICE T at_group(index_t b, index_t d, index_t group, index_t n, index_t s) const {
+    return is_variable ? variable(b, group, n, s) : constant(d, n);
   }
 };
 

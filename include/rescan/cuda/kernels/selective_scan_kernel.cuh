@@ -1,7 +1,8 @@
 // Kernels of the selective scan:
 //   selective_scan_forward_kernel   one block per (batch, channel) row (rows looped over when the
 //                                   grid is capped), block_selective_scan::forward_row;
-//   selective_scan_step_kernel      the decoding step (L = 1): one warp per row;
+//   selective_scan_step_kernel      the decoding step (L = 1): a block per tile of rows, one thread
+//                                   per row summing y, the states spread over the block;
 //   selective_scan_backward_kernel  one block per run of rows (runs: see ss_runs), each row of the
 //                                   run in turn through block_selective_scan::backward_row;
 //   selective_scan_sum_rows_kernel  dA, constant dB / dC, dD, ddelta_bias: the per-row sums of the
@@ -34,41 +35,125 @@ __global__ void __launch_bounds__(Threads)
   }
 }
 
-// The decoding step (L = 1, no packed sequences): one warp per row, lane l holding states l, l + 32,
-// ... The same arithmetic as the tile kernel on a sequence of length 1 (h = Ā h0 + Δ B u, y summed
-// over n in order from D u), so stepping token by token follows the forward pass.
-template <class T, int Threads>
+// The decoding step (L = 1, no packed sequences), with the arithmetic of the tile kernel on a
+// sequence of length 1 (decay = exp(Δ A), h = decay h0 + Δ B u, y = D u, then += C_n h_n for n in
+// order, then * scale and the gate), so stepping token by token follows the forward pass.
+//
+// A block takes tiles of Threads consecutive rows (row = b * dim + d, grid-stride over tiles);
+// thread t owns row tile_begin + t. Per tile:
+//   1. thread t puts its row's b, d, B / C groups, u and Δ (bias, softplus) in shared memory and
+//      starts y = D u;
+//   2. the states go in chunks of up to Chunk n's. The tile's (row r, state j) pairs of a chunk,
+//      j fastest, are dealt to the threads in turn (pair e = thread + i * Threads, i = 0 .. count-1),
+//      so a warp reads and writes consecutive states of consecutive rows (coalesced when the
+//      state is n-contiguous). A thread first loads h0, A, B, C of all its pairs, then computes
+//      and stores (checkpoint = h0, last_state = h): h0 is read before last_state, which may be
+//      the same memory, is written. C_n and h_n go to shared memory;
+//   3. thread t adds C_n h_n of its row to y, n in order (the same chain as the tile kernel).
+// After the last chunk thread t scales, gates and writes its y. Many rows are in flight per SM
+// and a row's serial work is its chain of N multiply-adds.
+template <class T, int Threads, int Chunk>
 __global__ void __launch_bounds__(Threads)
     selective_scan_step_kernel(ss_params<T> p, strided_view<T, 3> out, bool accumulate_output,
                                strided_view<T, 3> last_state, strided_view<T, 4> checkpoints) {
-  constexpr int warp = 32;
-  constexpr index_t warps = Threads / warp;
-  const int lane = static_cast<int>(threadIdx.x) % warp;
-  const index_t rows = p.batch * p.dim;
+  static_assert(Chunk >= 1 && Chunk <= Threads, "a chunk's pairs are dealt at most one per thread per round");
+  // C_n and h_n of the chunk by (row of the tile, n - first); the padding column keeps the reads
+  // of step 3 (one row per thread) on distinct banks.
+  __shared__ T chunk_h[Threads][Chunk + 1];
+  __shared__ T chunk_c[Threads][Chunk + 1];
+  __shared__ T row_u[Threads], row_step[Threads];
+  __shared__ index_t row_b[Threads], row_d[Threads], row_group_B[Threads], row_group_C[Threads];
+
+  const int thread = static_cast<int>(threadIdx.x);
+  const index_t rows = p.batch * p.dim, N = p.state;
   const bool write_out = out.data() != nullptr && !out.empty();
-  // Whole warps step through the rows together (the shuffles need every lane).
-  for (index_t row = index_t(blockIdx.x) * warps + index_t(threadIdx.x) / warp; row < rows;
-       row += index_t(gridDim.x) * warps) {
-    const index_t b = row / p.dim, d = row % p.dim;
-    T derivative;
-    const T u = p.u(b, d, 0);
-    const T step = p.step(b, d, 0, derivative);
-    T y = p.has_D() ? p.D(d) * u : T(0);
-    for (index_t first = 0; first < p.state; first += warp) {
-      const index_t n = first + lane;
-      T h = T(0), c = T(0);
-      if (n < p.state) {
-        const T h0 = p.initial(b, d, n);  // read before last_state (may be the same memory) is written
-        if (checkpoints.data() != nullptr) checkpoints(b, d, 0, n) = h0;
-        const T decay = exp_of(step * p.A(d, n));
-        h = decay * h0 + step * p.B(b, d, n, 0) * u;
-        if (write_out) c = p.C(b, d, n, 0);
-        if (last_state.data() != nullptr) last_state(b, d, n) = h;
-      }
-      const int here = static_cast<int>(p.state - first < warp ? p.state - first : warp);
-      for (int k = 0; k < here; ++k) y += __shfl_sync(0xffffffffu, c, k) * __shfl_sync(0xffffffffu, h, k);
+  const bool write_last = last_state.data() != nullptr;
+  const bool write_checkpoint = checkpoints.data() != nullptr;
+
+  // Every thread of a block runs the same tiles and chunks (the barriers need all of them).
+  for (index_t tile_begin = index_t(blockIdx.x) * Threads; tile_begin < rows;
+       tile_begin += index_t(gridDim.x) * Threads) {
+    const int tile_rows = static_cast<int>(rows - tile_begin < Threads ? rows - tile_begin : Threads);
+    const bool owns_row = thread < tile_rows;
+    index_t b = 0, d = 0;
+    T y = T(0);
+    if (owns_row) {
+      const index_t row = tile_begin + thread;
+      b = row / p.dim;
+      d = row % p.dim;
+      T derivative;
+      const T u = p.u(b, d, 0);
+      row_u[thread] = u;
+      row_step[thread] = p.step(b, d, 0, derivative);
+      row_b[thread] = b;
+      row_d[thread] = d;
+      row_group_B[thread] = p.B.group_of(d);
+      row_group_C[thread] = p.C.group_of(d);
+      y = p.has_D() ? p.D(d) * u : T(0);
     }
-    if (write_out && lane == 0) {
+
+    for (index_t first = 0; first < N; first += Chunk) {
+      const int count = static_cast<int>(N - first < Chunk ? N - first : Chunk);  // states in this chunk
+      // Pair e = r * count + j. Going from e to e + Threads moves (r, j) by (r_step, j_step).
+      const int r_step = Threads / count, j_step = Threads % count;
+      __syncthreads();  // the rows' values are in; the previous chunk's sums are done with chunk_h / chunk_c
+
+      T h0[Chunk], a[Chunk], b_in[Chunk], c_out[Chunk];
+      {
+        int r = thread / count, j = thread % count;
+#pragma unroll
+        for (int i = 0; i < Chunk; ++i) {
+          h0[i] = a[i] = b_in[i] = c_out[i] = T(0);
+          if (i < count && r < tile_rows) {
+            const index_t rb = row_b[r], rd = row_d[r], n = first + j;
+            h0[i] = p.initial(rb, rd, n);
+            a[i] = p.A(rd, n);
+            b_in[i] = p.B.at_group(rb, rd, row_group_B[r], n, 0);
+            if (write_out) c_out[i] = p.C.at_group(rb, rd, row_group_C[r], n, 0);
+          }
+          r += r_step;
+          j += j_step;
+          if (j >= count) {
+            j -= count;
+            ++r;
+          }
+        }
+      }
+      {
+        int r = thread / count, j = thread % count;
+#pragma unroll
+        for (int i = 0; i < Chunk; ++i) {
+          if (i < count && r < tile_rows) {
+            const index_t rb = row_b[r], rd = row_d[r], n = first + j;
+            const T step = row_step[r], u = row_u[r];
+            if (write_checkpoint) checkpoints(rb, rd, 0, n) = h0[i];
+            const T decay = exp_of(step * a[i]);
+            const T input = step * b_in[i] * u;
+            const T h = decay * h0[i] + input;
+            if (write_last) last_state(rb, rd, n) = h;
+            if (write_out) {
+              chunk_h[r][j] = h;
+              chunk_c[r][j] = c_out[i];
+            }
+          }
+          r += r_step;
+          j += j_step;
+          if (j >= count) {
+            j -= count;
+            ++r;
+          }
+        }
+      }
+
+      if (write_out) {
+        __syncthreads();  // the chunk's C_n, h_n are in
+        if (owns_row) {
+          for (int j = 0; j < count; ++j) y += chunk_c[thread][j] * chunk_h[thread][j];
+        }
+      }
+    }
+
+    if (write_out && owns_row) {
       T value = y * p.scale;
       if (p.has_z()) {
         const T z = p.z(b, d, 0);
@@ -76,6 +161,7 @@ __global__ void __launch_bounds__(Threads)
       }
       ss_write(out, b, d, 0, value, accumulate_output);
     }
+    __syncthreads();  // the next tile rewrites the rows' values and the chunk
   }
 }
 

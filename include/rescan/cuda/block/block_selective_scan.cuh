@@ -60,6 +60,27 @@ struct ss_fixed_prefix {
   __device__ element operator()(const element&) const { return value; }
 };
 
+// B or C along one (batch, channel) row: element (n, s) at data[n * n_stride + s * s_stride], with
+// s_stride 0 for a constant (dim, N) matrix. Made once per row, so that the inner loops do one
+// multiply-add per element instead of the channel's group (a 64-bit division) and a 4-d index.
+template <class T>
+struct ss_row_matrix {
+  const T* data;
+  index_t n_stride, s_stride;
+
+  __device__ T operator()(index_t n, index_t s) const { return data[n * n_stride + s * s_stride]; }
+};
+
+template <class T>
+__device__ ss_row_matrix<T> ss_row_of(const ss_input_matrix<T>& m, index_t b, index_t d) {
+  if (m.is_variable) {
+    const index_t group = d / m.channels_per_group;
+    const auto& v = m.variable;
+    return {v.data() + b * v.stride(0) + group * v.stride(1), v.stride(2), v.stride(3)};
+  }
+  return {m.constant.data() + d * m.constant.stride(0), m.constant.stride(1), index_t(0)};
+}
+
 // Three sums reduced at once.
 template <class T>
 struct ss_sum3 {
@@ -138,6 +159,7 @@ struct block_selective_scan {
                                      const strided_view<T, 3>& last_state, const strided_view<T, 4>& checkpoints) {
     const int thread = static_cast<int>(threadIdx.x);
     const index_t b = row / p.dim, d = row % p.dim;
+    const ss_row_matrix<T> B_row = ss_row_of(p.B, b, d), C_row = ss_row_of(p.C, b, d);
     const index_t N = p.state, L = p.length;
     const bool write_out = out.data() != nullptr && !out.empty();
     const bool write_last = last_state.data() != nullptr;
@@ -195,8 +217,8 @@ struct block_selective_scan {
             x[j] = traits::identity();
             continue;
           }
-          decay[j] = exp_of(step[j] * a);
-          input[j] = step[j] * p.B(b, d, n, s) * u[j];
+          decay[j] = decay_of(step[j], a);
+          input[j] = step[j] * B_row(n, s) * u[j];
           bool restart = false;
           if constexpr (Packed) {
             restart = where[j].begins;
@@ -219,7 +241,7 @@ struct block_selective_scan {
           }
           const T previous = restart ? start[j] : traits::state(before[j]);
           const T h = decay[j] * previous + input[j];
-          if (write_out) y[j] += p.C(b, d, n, s) * h;
+          if (write_out) y[j] += C_row(n, s) * h;
           if (write_last && ends) last_state(index, d, n) = h;
         }
         __syncthreads();  // temp.scan and the carry are reused by the next state
@@ -250,6 +272,7 @@ struct block_selective_scan {
                                       const ss_backward_outputs<T>& g, index_t run, bool first_in_run) {
     const int thread = static_cast<int>(threadIdx.x);
     const index_t b = row / p.dim, d = row % p.dim;
+    const ss_row_matrix<T> B_row = ss_row_of(p.B, b, d), C_row = ss_row_of(p.C, b, d);
     const index_t N = p.state, L = p.length;
     const bool has_dlast = g.dlast_state.data() != nullptr;
     const bool write_dh0 = g.dh0.data() != nullptr;
@@ -313,8 +336,8 @@ struct block_selective_scan {
           input[j] = start[j] = Bv[j] = T(0);
           element x = traits::identity();
           if (valid[j]) {
-            decay[j] = exp_of(step[j] * a);
-            Bv[j] = p.B(b, d, n, s);
+            decay[j] = decay_of(step[j], a);
+            Bv[j] = B_row(n, s);
             input[j] = step[j] * Bv[j] * u[j];
             bool restart = false;
             if constexpr (Packed) {
@@ -355,7 +378,7 @@ struct block_selective_scan {
           }
           previous[j] = restart ? start[j] : temp.states[l];
           h[j] = decay[j] * previous[j] + input[j];
-          const T Cv = p.C(b, d, n, s);
+          const T Cv = C_row(n, s);
           y[j] += Cv * h[j];
           c[j] = gate_grad[j] * Cv;
           if (ends && has_dlast) dlast[j] = g.dlast_state(where[j].state_index, d, n);

@@ -59,6 +59,12 @@ inline constexpr std::size_t variable_partial_bytes = std::size_t(256) << 20;
 RESCAN_HOST_DEVICE inline float log1p_of(float x) { return log1pf(x); }
 RESCAN_HOST_DEVICE inline double log1p_of(double x) { return log1p(x); }
 
+// The decay exp(Δ A) as every selective-scan kernel computes it (the tile kernels and the decoding
+// step must agree). Float: exp2(Δ (A log2 e)), one multiply and the hardware exp2 (the CPU backend's
+// formulation too), where expf adds a range reduction of its own; double: exp.
+RESCAN_HOST_DEVICE inline float decay_of(float step, float a) { return exp2f(step * (a * 1.4426950408889634f)); }
+RESCAN_HOST_DEVICE inline double decay_of(double step, double a) { return exp(step * a); }
+
 template <class T>
 RESCAN_HOST_DEVICE T sigmoid_of(T x) {
   return T(1) / (T(1) + exp_of(-x));

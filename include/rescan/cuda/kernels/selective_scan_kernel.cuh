@@ -127,7 +127,7 @@ __global__ void __launch_bounds__(Threads)
             const index_t rb = row_b[r], rd = row_d[r], n = first + j;
             const T step = row_step[r], u = row_u[r];
             if (write_checkpoint) checkpoints(rb, rd, 0, n) = h0[i];
-            const T decay = exp_of(step * a[i]);
+            const T decay = decay_of(step, a[i]);
             const T input = step * b_in[i] * u;
             const T h = decay * h0[i] + input;
             if (write_last) last_state(rb, rd, n) = h;

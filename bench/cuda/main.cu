@@ -4,6 +4,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
 #include <string>
 
 #include <rescan/version.hpp>
@@ -22,6 +23,15 @@ int main(int argc, char** argv) {
   }
   int runtime = 0;
   if (cudaRuntimeGetVersion(&runtime) == cudaSuccess) benchmark::AddCustomContext("cuda_runtime", std::to_string(runtime));
+  // Stream-ordered allocations (cudaMallocAsync: token-merging plans, scratch) come from the default
+  // pool; by default it hands freed memory back to the driver at every synchronization, and each
+  // timed iteration synchronizes. A model keeps the memory, as PyTorch's caching allocator does:
+  // so do the benchmarks.
+  cudaMemPool_t pool;
+  if (cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess) {
+    std::uint64_t keep_all = ~std::uint64_t(0);
+    (void)cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all);
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -15,6 +15,9 @@
 //     before the last copy is dropped the plan's stream must wait for that work (an event and
 //     cudaStreamWaitEvent, or a synchronization), or the memory may be reused under it;
 //   - the stream that made a plan must outlive the plan (the free is queued on it).
+// The memory comes from the device's current pool, which by default returns freed memory to the
+// driver at every synchronization; a model making plans every step should let the pool keep it
+// (cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, ...), as bench/cuda/main.cu does).
 #pragma once
 
 #include <memory>

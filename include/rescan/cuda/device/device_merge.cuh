@@ -1,6 +1,9 @@
 // Device-wide level of token merging: launches of cuda/kernels/merge_kernel.cuh on a stream.
 //   device_match: caller-owned temporary storage (temp == nullptr asks for temp_bytes): inverse
-//     norms (batch * T), node_max and best B (batch * count_a each); then three kernels.
+//     norms (batch * T), the best B of every B tile (score and index, batch * count_a * b_tiles
+//     each), node_max and best B (batch * count_a each); then three kernels: inverse norms, scores
+//     (a block per (A tile, B tile, batch item), grid-stride), plan (a block per batch item,
+//     grid-stride; it first reduces the B tiles). Any batch size: no grid axis is sized by it.
 //   run_match allocates that storage (stream-ordered).
 #pragma once
 
@@ -29,40 +32,54 @@ void device_match(void* temp, std::size_t& temp_bytes, const strided_view<const 
                   const detail::matching_layout& layout, similarity kind, const merge_plan_arrays<index_t>& plan,
                   cudaStream_t stream, const char* function) {
   const index_t batch = metric.extent(0), tokens = metric.extent(1), count_a = layout.count_a();
+  const index_t a_tiles = score_tiles_of_a(layout), b_tiles = score_tiles_of_b(layout);
+  const index_t a_entries = batch * std::max<index_t>(count_a, 1);
+  const index_t tile_entries = a_entries * std::max<index_t>(b_tiles, 1);
   const std::size_t norm_bytes = align_up(static_cast<std::size_t>(batch * tokens) * sizeof(S));
-  const std::size_t max_bytes = align_up(static_cast<std::size_t>(batch * std::max<index_t>(count_a, 1)) * sizeof(S));
-  const std::size_t best_bytes = align_up(static_cast<std::size_t>(batch * std::max<index_t>(count_a, 1)) * sizeof(int));
+  const std::size_t tile_score_bytes = align_up(static_cast<std::size_t>(tile_entries) * sizeof(S));
+  const std::size_t tile_at_bytes = align_up(static_cast<std::size_t>(tile_entries) * sizeof(int));
+  const std::size_t max_bytes = align_up(static_cast<std::size_t>(a_entries) * sizeof(S));
+  const std::size_t best_bytes = align_up(static_cast<std::size_t>(a_entries) * sizeof(int));
   if (temp == nullptr) {
-    temp_bytes = norm_bytes + max_bytes + best_bytes;
+    temp_bytes = norm_bytes + tile_score_bytes + tile_at_bytes + max_bytes + best_bytes;
     return;
   }
   char* cursor = static_cast<char*>(temp);
   S* inverse_norms = reinterpret_cast<S*>(cursor);
-  S* node_max = reinterpret_cast<S*>(cursor + norm_bytes);
-  int* best_b = reinterpret_cast<int*>(cursor + norm_bytes + max_bytes);
+  cursor += norm_bytes;
+  S* tile_best_score = reinterpret_cast<S*>(cursor);
+  cursor += tile_score_bytes;
+  int* tile_best_at = reinterpret_cast<int*>(cursor);
+  cursor += tile_at_bytes;
+  S* node_max = reinterpret_cast<S*>(cursor);
+  cursor += max_bytes;
+  int* best_b = reinterpret_cast<int*>(cursor);
   constexpr int threads = tuning::elementwise_threads;
   merge_inverse_norms_kernel<M, S><<<grid_for_elements(batch * tokens * 32, threads), threads, 0, stream>>>(
       metric, inverse_norms);
   check_launch(function, "merge_inverse_norms_kernel");
-  if (count_a > 0 && layout.count_b() > 0) {
-    const dim3 grid(static_cast<unsigned int>(ceil_div(count_a, merge_tuning::tile_rows)), static_cast<unsigned int>(batch));
+  if (a_tiles > 0 && b_tiles > 0) {
+    const unsigned int grid = grid_for_items(batch * a_tiles * b_tiles);
+    constexpr int score_threads = merge_tuning::score_threads;
     switch (kind) {
       case similarity::cosine:
-        merge_scores_kernel<M, S, similarity::cosine><<<grid, merge_tuning::score_threads, 0, stream>>>(
-            metric, inverse_norms, layout, node_max, best_b);
+        merge_scores_kernel<M, S, similarity::cosine><<<grid, score_threads, 0, stream>>>(
+            metric, inverse_norms, layout, tile_best_score, tile_best_at);
         break;
       case similarity::negative_l1:
-        merge_scores_kernel<M, S, similarity::negative_l1><<<grid, merge_tuning::score_threads, 0, stream>>>(
-            metric, inverse_norms, layout, node_max, best_b);
+        merge_scores_kernel<M, S, similarity::negative_l1><<<grid, score_threads, 0, stream>>>(
+            metric, inverse_norms, layout, tile_best_score, tile_best_at);
         break;
       default:
-        merge_scores_kernel<M, S, similarity::negative_l2><<<grid, merge_tuning::score_threads, 0, stream>>>(
-            metric, inverse_norms, layout, node_max, best_b);
+        merge_scores_kernel<M, S, similarity::negative_l2><<<grid, score_threads, 0, stream>>>(
+            metric, inverse_norms, layout, tile_best_score, tile_best_at);
         break;
     }
     check_launch(function, "merge_scores_kernel");
   }
-  merge_plan_kernel<S><<<grid_for_items(batch), merge_tuning::plan_threads, 0, stream>>>(layout, node_max, best_b, plan);
+  // With no A token or no B tile the plan kernel reads no tile best (they were not written).
+  merge_plan_kernel<S><<<grid_for_items(batch), merge_tuning::plan_threads, 0, stream>>>(
+      layout, tile_best_score, tile_best_at, b_tiles, node_max, best_b, plan);
   check_launch(function, "merge_plan_kernel");
 }
 
@@ -70,10 +87,6 @@ template <class M, class S>
 void run_match(const strided_view<const M, 3>& metric, const detail::matching_layout& layout, similarity kind,
                const merge_plan_arrays<index_t>& plan, cudaStream_t stream, const char* function) {
   check_merge_tokens(function, "metric.extent(1)", metric.extent(1));
-  if (metric.extent(0) > 65535) {
-    detail::raise<value_error>(function, ": metric.extent(0) = ", metric.extent(0),
-                               " but rescan::cuda matches at most 65535 batch items per call");
-  }
   std::size_t bytes = 0;
   device_match<M, S>(nullptr, bytes, metric, layout, kind, plan, stream, function);
   device_scratch scratch(bytes, stream, function);

@@ -1,8 +1,10 @@
 // Kernels of token merging (cuda/merge.cuh):
 //   merge_inverse_norms_kernel  one warp per token: 1 / ||metric row|| (0 for a zero row)
-//   merge_scores_kernel         a block per (32 A tokens, batch item): similarity tiles in shared
-//                               memory over all B tokens, the best B per A token (lowest index on ties)
-//   merge_plan_kernel           a block per batch item: sources, survivors, destinations, members
+//   merge_scores_kernel         a block per (32 A tokens, 32 B tokens, batch item): a similarity
+//                               tile over all channels in shared memory, the best B of the tile per
+//                               A token (lowest index on ties)
+//   merge_plan_kernel           a block per batch item: the best B per A token over the B tiles,
+//                               then sources, survivors, destinations, members
 //   merge_compose_kernel        a block per batch item: two plans -> one
 //   merge_gather_kernel, merge_weighted_kernel   a block per output token, threads along C
 //   merge_spread_kernel         a block per original token, threads along C (unmerge, backward)
@@ -56,76 +58,111 @@ __device__ inline void keep_better(S& best, int& at, S other, int other_at) {
   }
 }
 
-// tile[row][k] = normalized metric of token position(first + row), channel depth + k; zeros past
-// `count` tokens or past the channels.
-template <int Rows, class M, class S, class Position>
-__device__ void load_metric_tile(S (*tile)[merge_tuning::tile_depth + 1], const strided_view<const M, 3>& metric,
-                                 index_t b, const S* inverse, index_t first, index_t count, index_t depth, int thread,
-                                 const Position& position) {
-  constexpr int depth_tile = merge_tuning::tile_depth;
-  const index_t channels = metric.extent(2);
-  for (int e = thread; e < Rows * depth_tile; e += merge_tuning::score_threads) {
-    const int row = e / depth_tile, k = e % depth_tile;
-    const index_t i = first + row, c = depth + k;
-    S value = 0;
-    if (i < count && c < channels) {
-      const index_t t = position(i);
-      value = static_cast<S>(metric(b, t, c)) * inverse[t];
-    }
-    tile[row][k] = value;
-  }
+// Score tiles covering set A (tile_rows A tokens each) and set B (tile_cols B tokens each).
+RESCAN_HOST_DEVICE inline index_t score_tiles_of_a(const detail::matching_layout& layout) {
+  return (layout.count_a() + merge_tuning::tile_rows - 1) / merge_tuning::tile_rows;
+}
+RESCAN_HOST_DEVICE inline index_t score_tiles_of_b(const detail::matching_layout& layout) {
+  return (layout.count_b() + merge_tuning::tile_cols - 1) / merge_tuning::tile_cols;
 }
 
-// node_max, best_b: (batch, count_a). Grid (ceil(count_a / tile_rows), batch); score_threads threads.
+// rows_per_thread consecutive A rows of a score tile at one depth: one (or, for double, two) 16-byte
+// shared-memory loads instead of rows_per_thread.
+template <class S>
+struct alignas(16) a_row_group {
+  S value[merge_tuning::rows_per_thread];
+};
+
+// The best B of each A token within each B tile: tile_best_score, tile_best_at: (batch, count_a,
+// b_tiles), b_tiles = score_tiles_of_b(layout); (-inf, INT_MAX) where the tile holds no allowed
+// destination. A block scores one (A tile, B tile) pair of one batch item over all channels; the
+// pairs, batch * a_tiles * b_tiles of them, are spread over the grid (grid-stride, so any batch
+// fits). score_threads threads: warp w holds A rows rows_per_thread * w + i (i < rows_per_thread)
+// of the tile and lane l its B column l. Shared tiles are stored transposed, tile[k][row] (row
+// stride padded by 16 bytes), so a thread reads its A rows at depth k in one go. While a depth
+// tile is multiplied, the next one is already being fetched into registers. Each score is the
+// same sum as a single walk over the channels: k ascending, tiles in ascending depth.
 template <class M, class S, similarity Kind>
-__global__ void __launch_bounds__(merge_tuning::score_threads)
+__global__ void __launch_bounds__(merge_tuning::score_threads, merge_tuning::score_min_blocks)
     merge_scores_kernel(strided_view<const M, 3> metric, const S* inverse_norms, detail::matching_layout layout,
-                        S* node_max, int* best_b) {
+                        S* tile_best_score, int* tile_best_at) {
   using namespace merge_tuning;
-  constexpr int row_groups = tile_rows / rows_per_thread;
-  __shared__ S a_tile[tile_rows][tile_depth + 1];
-  __shared__ S b_tile[tile_cols][tile_depth + 1];
-  const index_t b = blockIdx.y;
-  const index_t tokens = metric.extent(1), channels = metric.extent(2);
+  constexpr int warps = score_threads / 32;
+  constexpr int load_rows_per_warp = 32 / load_depth_step;     // tokens one warp's load instruction covers
+  constexpr int loads_per_thread = tile_depth / load_depth_step;  // channels of its token a thread loads per tile
+  constexpr int row_stride = tile_rows + static_cast<int>(16 / sizeof(S));
+  static_assert(tile_cols == 32, "merge_scores_kernel: one lane per B column");
+  static_assert(tile_rows == tile_cols, "merge_scores_kernel: both tiles share one layout and one loader");
+  static_assert(tile_rows == warps * rows_per_thread, "merge_scores_kernel: the warps hold the A rows of a tile");
+  static_assert(tile_rows == warps * load_rows_per_warp && tile_depth % load_depth_step == 0,
+                "merge_scores_kernel: each thread loads one token of each tile");
+  static_assert(rows_per_thread * sizeof(S) % 16 == 0 && row_stride * sizeof(S) % 16 == 0,
+                "merge_scores_kernel: a thread's A rows are whole 16-byte words");
+  __shared__ alignas(16) S a_tile[tile_depth][row_stride];
+  __shared__ alignas(16) S b_tile[tile_depth][row_stride];
+  const index_t batch = metric.extent(0), tokens = metric.extent(1), channels = metric.extent(2);
   const index_t count_a = layout.count_a(), count_b = layout.count_b();
-  const index_t first_a = index_t(blockIdx.x) * tile_rows;
+  const index_t a_tiles = score_tiles_of_a(layout), b_tiles = score_tiles_of_b(layout);
   const int thread = static_cast<int>(threadIdx.x);
-  const int column = thread % tile_cols, group = thread / tile_cols;
-  const S* inverse = inverse_norms + b * tokens;
+  const int warp = thread / 32, lane = thread % 32;
+  // This thread's share of every tile load: row load_row (one token) at channels load_k + s * load_depth_step.
+  const int load_row = warp * load_rows_per_warp + lane / load_depth_step;
+  const int load_k = lane % load_depth_step;
   const S minus_infinity = -::cuda::std::numeric_limits<S>::infinity();
-  S best[rows_per_thread];
-  int best_at[rows_per_thread];
+  for (index_t pair = blockIdx.x; pair < batch * a_tiles * b_tiles; pair += gridDim.x) {
+    const index_t b = pair / (a_tiles * b_tiles);
+    const index_t b_tile_index = pair % b_tiles;
+    const index_t first_a = (pair / b_tiles % a_tiles) * tile_rows, first_b = b_tile_index * tile_cols;
+    const S* inverse = inverse_norms + b * tokens;
+    const bool a_loads = first_a + load_row < count_a, b_loads = first_b + load_row < count_b;
+    const index_t a_token = a_loads ? layout.position_of_a(first_a + load_row) : 0;
+    const index_t b_token = b_loads ? layout.position_of_b(first_b + load_row) : 0;
+    const S a_inverse = a_loads ? inverse[a_token] : S(0);
+    const S b_inverse = b_loads ? inverse[b_token] : S(0);
+    // Raw metric values of this thread's share of the next depth tile (normalized when stored).
+    M a_next[loads_per_thread] = {}, b_next[loads_per_thread] = {};
+    const auto fetch = [&](index_t depth) {
 #pragma unroll
-  for (int i = 0; i < rows_per_thread; ++i) {
-    best[i] = minus_infinity;
-    best_at[i] = INT_MAX;
-  }
-  for (index_t first_b = 0; first_b < count_b; first_b += tile_cols) {
+      for (int s = 0; s < loads_per_thread; ++s) {
+        const index_t c = depth + load_k + s * load_depth_step;
+        if (a_loads && c < channels) a_next[s] = metric(b, a_token, c);
+        if (b_loads && c < channels) b_next[s] = metric(b, b_token, c);
+      }
+    };
+    // tile[k][row] = normalized metric of the row's token at channel depth + k; zeros past the set or the channels.
+    const auto store = [&](index_t depth) {
+#pragma unroll
+      for (int s = 0; s < loads_per_thread; ++s) {
+        const int k = load_k + s * load_depth_step;
+        const bool inside = depth + k < channels;
+        a_tile[k][load_row] = a_loads && inside ? static_cast<S>(a_next[s]) * a_inverse : S(0);
+        b_tile[k][load_row] = b_loads && inside ? static_cast<S>(b_next[s]) * b_inverse : S(0);
+      }
+    };
     S score[rows_per_thread] = {};
+    fetch(0);
     for (index_t depth = 0; depth < channels; depth += tile_depth) {
-      load_metric_tile<tile_rows>(a_tile, metric, b, inverse, first_a, count_a, depth, thread,
-                                  [&](index_t a) { return layout.position_of_a(a); });
-      load_metric_tile<tile_cols>(b_tile, metric, b, inverse, first_b, count_b, depth, thread,
-                                  [&](index_t j) { return layout.position_of_b(j); });
+      store(depth);
       __syncthreads();
-#pragma unroll 8
+      if (depth + tile_depth < channels) fetch(depth + tile_depth);  // in flight during the products below
+#pragma unroll
       for (int k = 0; k < tile_depth; ++k) {
-        const S y = b_tile[column][k];
+        const a_row_group<S> x = *reinterpret_cast<const a_row_group<S>*>(&a_tile[k][rows_per_thread * warp]);
+        const S y = b_tile[k][lane];
 #pragma unroll
         for (int i = 0; i < rows_per_thread; ++i) {
-          const S x = a_tile[group + i * row_groups][k];
           if constexpr (Kind == similarity::cosine) {
-            score[i] += x * y;
+            score[i] += x.value[i] * y;
           } else if constexpr (Kind == similarity::negative_l1) {
-            score[i] += x > y ? x - y : y - x;
+            score[i] += x.value[i] > y ? x.value[i] - y : y - x.value[i];
           } else {
-            score[i] += (x - y) * (x - y);
+            score[i] += (x.value[i] - y) * (x.value[i] - y);
           }
         }
       }
       __syncthreads();
     }
-    const index_t j = first_b + column;
+    const index_t j = first_b + lane;
     const bool allowed = j < count_b && !layout.destination_protected(j);
 #pragma unroll
     for (int i = 0; i < rows_per_thread; ++i) {
@@ -140,32 +177,40 @@ __global__ void __launch_bounds__(merge_tuning::score_threads)
         const int other_at = __shfl_xor_sync(0xffffffffu, candidate_at, offset);
         keep_better(candidate, candidate_at, other, other_at);
       }
-      keep_better(best[i], best_at[i], candidate, candidate_at);
-    }
-  }
-  if (column == 0) {
-#pragma unroll
-    for (int i = 0; i < rows_per_thread; ++i) {
-      const index_t a = first_a + group + i * row_groups;
-      if (a < count_a) {
-        node_max[b * count_a + a] = best[i];
-        best_b[b * count_a + a] = best_at[i];
+      const index_t a = first_a + rows_per_thread * warp + i;
+      if (lane == 0 && a < count_a) {
+        const index_t at = (b * count_a + a) * b_tiles + b_tile_index;
+        tile_best_score[at] = candidate;
+        tile_best_at[at] = candidate_at;
       }
     }
   }
 }
 
-// One block per batch item (plan_threads threads).
+// One block per batch item (plan_threads threads). First node_max, best_b: (batch, count_a), the
+// best of the per-B-tile bests of merge_scores_kernel (tile_best_score, tile_best_at: (batch,
+// count_a, b_tiles)) under keep_better, tiles in ascending order: (-inf, INT_MAX) with no tile.
 template <class S>
 __global__ void __launch_bounds__(merge_tuning::plan_threads)
-    merge_plan_kernel(detail::matching_layout layout, const S* node_max, const int* best_b,
-                      merge_plan_arrays<index_t> plan) {
+    merge_plan_kernel(detail::matching_layout layout, const S* tile_best_score, const int* tile_best_at,
+                      index_t b_tiles, S* node_max, int* best_b, merge_plan_arrays<index_t> plan) {
   using block_plan = block_merge_plan<S, merge_tuning::plan_threads, merge_tuning::plan_items>;
   __shared__ typename block_plan::TempStorage temp;
   block_plan builder(temp);
   const index_t batch = plan.destination.extent(0);
   const index_t count_a = layout.count_a();
   for (index_t b = blockIdx.x; b < batch; b += gridDim.x) {
+    for (index_t a = threadIdx.x; a < count_a; a += blockDim.x) {
+      S best = -::cuda::std::numeric_limits<S>::infinity();
+      int best_at = INT_MAX;
+      const index_t row = (b * count_a + a) * b_tiles;
+      for (index_t tile = 0; tile < b_tiles; ++tile) {
+        keep_better(best, best_at, tile_best_score[row + tile], tile_best_at[row + tile]);
+      }
+      node_max[b * count_a + a] = best;
+      best_b[b * count_a + a] = best_at;
+    }
+    __syncthreads();  // node_max and best_b of this item, written above, are read by every thread below
     builder.choose_sources(layout, node_max + b * count_a);
     const auto destination = plan.destination[b];
     builder.number_survivors(layout, plan.survivors[b]);

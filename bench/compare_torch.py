@@ -3,12 +3,9 @@
 rescan_tome_plan_merge on the same shapes and thread counts, and prints the ratios of the
 medians and of the fastest repetitions (the fastest is the least disturbed on a shared machine).
 
-The PyTorch side is this script's own implementation of the algorithm (ToMe settings: class token
-at position 0 never a source, cosine similarity of L2-normalized rows, A = even / B = odd tokens,
-stable descending sort of the best scores, the top r of A reduced into their best B, output =
-unmerged A then B, x <- merge(x * size, sum) / merge(size, sum), sizes summed). Both sides use the
-merged tensor as the metric, float32, a standard normal input, and the same thread count
-(torch.set_num_threads / rescan::cpu_t(threads)).
+The PyTorch side is bench/tome_torch.py (ToMe's settings; bench/cuda/compare_torch_gpu.py times the
+same function on the GPU). Both sides use the merged tensor as the metric, float32, a standard
+normal input, and the same thread count (torch.set_num_threads / rescan::cpu_t(threads)).
 
 PyTorch comes from PyPI into a virtual environment inside the build folder, made on the first run
 (python3 -m venv BUILD/venv-compare; pip install torch). PyPI's Linux wheel depends on the CUDA
@@ -46,32 +43,8 @@ def ensure_venv(build):
 
 def torch_worker(args):
     """Runs inside the venv: times the PyTorch implementation, prints JSON {shape: {threads: median_s}}."""
-    import math
     import torch
-
-    def plan_and_merge(x, size, r):
-        with torch.no_grad():
-            metric = x / x.norm(dim=-1, keepdim=True)
-            a, b = metric[:, ::2, :], metric[:, 1::2, :]
-            scores = a @ b.transpose(-1, -2)
-            scores[:, 0, :] = -math.inf  # the class token is never a source
-            node_max, node_idx = scores.max(dim=-1)
-            ranked = node_max.argsort(dim=-1, descending=True, stable=True)[..., None]
-            kept = ranked[:, r:, :].sort(dim=1)[0]  # unmerged A tokens, in original order
-            sources = ranked[:, :r, :]
-            destinations = node_idx[..., None].gather(dim=1, index=sources)
-
-        def merge(t):
-            evens, odds = t[:, ::2, :], t[:, 1::2, :]
-            n, count, c = evens.shape
-            unmerged = evens.gather(dim=1, index=kept.expand(n, count - r, c))
-            moved = evens.gather(dim=1, index=sources.expand(n, r, c))
-            odds = odds.scatter_reduce(1, destinations.expand(n, r, c), moved, reduce="sum")
-            return torch.cat([unmerged, odds], dim=1)
-
-        merged = merge(x * size)
-        merged_size = merge(size)
-        return merged / merged_size, merged_size
+    from tome_torch import tome_plan_merge  # bench/tome_torch.py, beside this script
 
     results = {}
     for shape in args.shapes:
@@ -84,13 +57,13 @@ def torch_worker(args):
             torch.set_num_threads(threads)
             with torch.inference_mode():
                 for _ in range(3):
-                    plan_and_merge(x, size, r)
+                    tome_plan_merge(x, size, r)
                 samples = []
                 for _ in range(args.repetitions):
                     start = time.perf_counter()
                     iterations = 0
                     while True:
-                        plan_and_merge(x, size, r)
+                        tome_plan_merge(x, size, r)
                         iterations += 1
                         elapsed = time.perf_counter() - start
                         if elapsed > 0.5:

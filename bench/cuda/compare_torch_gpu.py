@@ -8,9 +8,10 @@ before each timed call, median of --repetitions calls after two warm-ups):
   scan_loop   Mamba's sequential selective-scan reference: softplus(delta + bias), exp(delta A),
               then h = dA_t h + dBu_t, y_t = C_t h over L, + D u, * silu(z)   vs selective_scan_forward
   tome        ToMe's bipartite soft matching + size-weighted merge           vs rescan_tome_plan_merge
+              (bench/tome_torch.py, the function bench/compare_torch.py times on the CPU)
   kendall     batched tau-b from every pair's sign product (groups x n x n)  vs rescan_kendall_tau_batched
-Also the selective scan's roofline from the rescan run's own ceilings (copy bandwidth, expf
-throughput): max(bytes / copy GB/s, updates / exps per second), and the fraction reached.
+Also the selective scan's roofline from the rescan run's own ceilings (copy bandwidth, the exp
+throughput of exp2f, what the float kernels call): max(bytes / copy GB/s, updates / exps per second), and the fraction reached.
 
 usage: compare_torch_gpu.py --rescan-json results/cuda_bench.json [--out results/torch_compare.json]
                             [--repetitions 5]
@@ -18,9 +19,16 @@ Prints a table; writes the numbers (milliseconds, ratios) as JSON.
 """
 import argparse
 import json
+import os
 import statistics
+import sys
 
 import torch
+
+from benchmark_json import load_benchmarks  # beside this script
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tome_torch import tome_plan_merge  # bench/tome_torch.py, shared with bench/compare_torch.py
 
 SCAN_SHAPES = [(32, 384, 197, 16), (32, 768, 197, 16), (1, 1536, 4096, 16)]  # batch, dim, L, N
 MERGE_SHAPES = [(128, 197, 192, 5), (64, 197, 384, 11), (32, 577, 1024, 23)]  # batch, tokens, C, r
@@ -57,30 +65,6 @@ def selective_scan_loop(u, delta, A, B, C, D, z, delta_bias):
     return y * torch.nn.functional.silu(z)
 
 
-def tome_plan_merge(x, size, r):
-    """ToMe (class token 0 kept): x (b, T, C), size (b, T, 1) -> merged x and sizes."""
-    metric = x / x.norm(dim=-1, keepdim=True)
-    a, b = metric[:, ::2], metric[:, 1::2]
-    scores = a @ b.transpose(-1, -2)
-    scores[:, 0, :] = -float("inf")
-    node_max, node_idx = scores.max(dim=-1)
-    edge_idx = node_max.argsort(dim=-1, descending=True, stable=True)[..., None]
-    unm_idx, src_idx = edge_idx[:, r:], edge_idx[:, :r]
-    dst_idx = node_idx[..., None].gather(dim=1, index=src_idx)
-
-    def merge(t):
-        src, dst = t[:, ::2], t[:, 1::2]
-        n, _, c = src.shape
-        unm = src.gather(dim=1, index=unm_idx.expand(n, unm_idx.shape[1], c))
-        src = src.gather(dim=1, index=src_idx.expand(n, r, c))
-        dst = dst.scatter_reduce(1, dst_idx.expand(n, r, c), src, reduce="sum")
-        return torch.cat([unm, dst], dim=1)
-
-    merged = merge(x * size)
-    new_size = merge(size)
-    return merged / new_size, new_size
-
-
 def kendall_tau_b(x, y):
     """Tau-b per row of (groups, n), ties counted: every pair's sign product."""
     sx = torch.sign(x[:, :, None] - x[:, None, :])
@@ -93,23 +77,6 @@ def kendall_tau_b(x, y):
     return s / torch.sqrt((pairs - tx) * (pairs - ty))
 
 
-def rescan_times(path):
-    """name -> real_time in ms (aggregates preferred: the median where repetitions ran)."""
-    with open(path) as f:
-        data = json.load(f)
-    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
-    times, counters = {}, {}
-    for b in data["benchmarks"]:
-        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
-            continue
-        name = b.get("run_name", b["name"])
-        for suffix in ("/manual_time", "/real_time"):  # Google Benchmark's timing suffixes
-            name = name.removesuffix(suffix)
-        times[name] = b["real_time"] * scale[b["time_unit"]]
-        counters[name] = b
-    return times, counters
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rescan-json", required=True)
@@ -118,7 +85,8 @@ def main():
     args = parser.parse_args()
     torch.manual_seed(0)
     reps = args.repetitions
-    ours, counters = rescan_times(args.rescan_json)
+    _, counters = load_benchmarks(args.rescan_json)  # empty when the benchmark run was cut off
+    ours = {name: entry["us"] * 1e-3 for name, entry in counters.items()}  # milliseconds
     rows = []
 
     def row(what, torch_ms, rescan_name, note=""):
@@ -134,7 +102,7 @@ def main():
     row("cumsum 2^28 floats", timed(lambda: torch.cumsum(x, 0, out=y), reps), "rescan_inclusive_scan_float/n:268435456")
     del x, y
 
-    exp_rate = counters.get("expf_throughput", {}).get("exps_per_second")
+    exp_rate = counters.get("exp2f_throughput", {}).get("exps_per_second")
     copy_bytes_per_ms = None
     if "memcpy_float/n:268435456" in ours:
         copy_bytes_per_ms = 2 * 4 * n / ours["memcpy_float/n:268435456"]

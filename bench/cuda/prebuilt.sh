@@ -3,15 +3,28 @@
 # libraries a bare CUDA machine may lack, into one folder for `run_on_gpu.sh --prebuilt`: a machine
 # lent by the minute then spends no time compiling. Portable code (no -march=native), sm_90.
 #
-# usage: bash bench/cuda/prebuilt.sh [BUILD_DIR] [DIST_DIR] [--with-cpu-tests]
-#   BUILD_DIR  default build/gpu-carry;  DIST_DIR  default BUILD_DIR/dist
+# usage: bash bench/cuda/prebuilt.sh [--with-cpu-tests] [BUILD_DIR [DIST_DIR]]
 #   --with-cpu-tests  also rescan_tests (run_on_gpu.sh then runs the CPU suite there too)
+#   BUILD_DIR  default build/gpu-carry;  DIST_DIR  default BUILD_DIR/dist (both relative to the
+#              repository root; DIST_DIR is replaced: it must be
+#              absent, empty or an earlier DIST_DIR)
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-build=${1:-build/gpu-carry}
-dist=${2:-$build/dist}
 targets=(rescan_cuda_tests rescan_cuda_bench)
-[[ ${3:-} == --with-cpu-tests ]] && targets+=(rescan_tests)
+folders=()
+for argument in "$@"; do
+  case $argument in
+    --with-cpu-tests) targets+=(rescan_tests) ;;
+    -*) echo "prebuilt.sh: unknown option '$argument'" >&2; exit 2 ;;
+    *) folders+=("$argument") ;;
+  esac
+done
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+build=${folders[0]:-build/gpu-carry}
+dist=${folders[1]:-$build/dist}
+if [[ -d $dist && -n $(ls -A "$dist") && ! -x $dist/rescan_cuda_tests ]]; then
+  echo "prebuilt.sh: '$dist' holds other files; give an empty or new folder" >&2
+  exit 2
+fi
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DRESCAN_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
   -DRESCAN_NATIVE=OFF -DRESCAN_BUILD_EXAMPLES=OFF -DRESCAN_INSTALL=OFF -DRESCAN_BUILD_TESTS=ON \

@@ -5,26 +5,14 @@ Reads rescan_cuda_bench's JSON (cuda_bench.json) and, when given, compare_torch_
 (torch_compare.json). Prints: scans and the copy in GB/s with their share of the copy at the same
 size; the selective scan in ns per state update, state updates per second and the share of its
 roofline (the slower of streaming its bytes at the measured copy bandwidth and running its exps at
-the measured expf rate); token merging and Kendall tau times; the PyTorch ratios.
+the measured exp2f rate); token merging and Kendall tau times; the PyTorch ratios.
 
 usage: report_gpu.py cuda_bench.json [torch_compare.json]
 """
 import json
 import sys
 
-
-def load(path):
-    with open(path) as f:
-        data = json.load(f)
-    scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
-    rows = {}
-    for b in data["benchmarks"]:
-        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
-            continue
-        name = b.get("run_name", b["name"]).removesuffix("/manual_time")
-        b["us"] = b["real_time"] * scale[b["time_unit"]]
-        rows[name] = b
-    return data.get("context", {}), rows
+from benchmark_json import load_benchmarks  # beside this script
 
 
 def scans(rows):
@@ -38,14 +26,14 @@ def scans(rows):
         copy, copy_pair = gbs("memcpy_float"), gbs("memcpy_affine")
         mine, cub = gbs("rescan_inclusive_scan_float"), gbs("cub_inclusive_sum_float")
         mine_pair, cub_pair = gbs("rescan_inclusive_scan_affine"), gbs("cub_inclusive_scan_affine")
-        if None in (copy, mine):
+        if None in (copy, mine, cub, mine_pair, copy_pair, cub_pair):
             continue
         print(f"| {k} | {copy:.0f} | {mine:.0f} ({mine / copy:.0%}) | {cub:.0f} | {mine_pair:.0f} ({mine_pair / copy_pair:.0%}) | {cub_pair:.0f} |")
 
 
 def selective_scan(rows):
     copy = rows.get("memcpy_float/n:268435456")
-    exps = rows.get("expf_throughput", {}).get("exps_per_second")
+    exps = rows.get("exp2f_throughput", {}).get("exps_per_second")
     bandwidth = copy["bytes_per_second"] if copy else None
     print("| pass | (batch, dim, L, N) | time us | ns / state update | updates / s | bytes moved at least | roofline us | share of roofline |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -61,14 +49,13 @@ def selective_scan(rows):
             if bandwidth and exps:
                 exps_needed = updates * (2 if "backward" in family else 1)
                 roof = max(moved / bandwidth, exps_needed / exps) * 1e6
-            share = f"{roof / b['us']:.0%}" if roof else "-"
+            roof_text = f"{roof:.1f} | {roof / b['us']:.0%}" if roof else "- | -"
             print(f"| {family.removeprefix('selective_scan_')} | {shape} | {b['us']:.1f} | {b['ns_per_update']:.4f} | "
-                  f"{updates / (b['us'] * 1e-6):.3g} | {moved / 1e6:.0f} MB | {roof:.1f} | {share} |" if roof else
-                  f"| {family} | {shape} | {b['us']:.1f} | {b['ns_per_update']:.4f} | - | - | - | - |")
+                  f"{updates / (b['us'] * 1e-6):.3g} | {moved / 1e6:.0f} MB | {roof_text} |")
     step = rows.get("selective_state_update/batch:64/dim:1536/L:1/N:16")
     if step:
-        print(f"\nDecoding step (64, 1536, N 16): {step['us']:.1f} us, {step['bytes_per_second'] / 1e9:.0f} GB/s "
-              f"({step['bytes_per_second'] / bandwidth:.0%} of the copy)" if bandwidth else "")
+        share = f" ({step['bytes_per_second'] / bandwidth:.0%} of the copy)" if bandwidth else ""
+        print(f"\nDecoding step (64, 1536, N 16): {step['us']:.1f} us, {step['bytes_per_second'] / 1e9:.0f} GB/s{share}")
 
 
 def others(rows):
@@ -92,7 +79,7 @@ def torch(path):
 
 
 def main():
-    context, rows = load(sys.argv[1])
+    context, rows = load_benchmarks(sys.argv[1])
     print(f"Device: {context.get('cuda_device')}, {context.get('cuda_sm_count')} SMs, CUDA runtime "
           f"{context.get('cuda_runtime')}, rescan {context.get('rescan_version')}\n")
     scans(rows)

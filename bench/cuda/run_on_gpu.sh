@@ -10,9 +10,11 @@
 #   6. the CUDA benchmarks, alone on the GPU, JSON out (cuda_bench.json)
 #   7. PyTorch on the same GPU against those numbers (torch_compare.json; bench/cuda/compare_torch_gpu.py)
 # Every step runs under a time limit and a failing step does not stop the later ones; the summary
-# at the end of log.txt says which passed. Exit status: 0 only if every step passed.
+# at the end of log.txt says which passed, failed, timed out or were INCOMPLETE (sanitized cases
+# that timed out or never started). Exit status: 0 only if every step passed.
 #
 # usage: bash bench/cuda/run_on_gpu.sh RESULTS_DIR [--prebuilt DIR] [--quick] [--profile] [--no-sanitizers]
+#                                       [--cases LIST] [--case-limit S]
 #   --prebuilt DIR  take rescan_tests, rescan_cuda_tests and rescan_cuda_bench from DIR (built for
 #                   this machine's architecture elsewhere; DIR/lib is added to the library path)
 #                   instead of configuring and building here
@@ -22,11 +24,12 @@
 #   --no-sanitizers skip step 4 (a rerun after a sanitized run of the same kernels)
 #   --cases LIST    sanitize only these GPU test cases, by number in file order ("4,8,41-51"; the
 #                   slowest first: they start first)
-#   --case-limit S  seconds per sanitized test case (default: 120 with --quick, else 600)
+#   --case-limit S  seconds per sanitized test case (default: 120 with --quick, else 600); the
+#                   sanitizer step as a whole keeps its own limit, and cases that would run past it
+#                   get less time or do not start (reported, never killed by the step's limit)
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-
-results=${1:?usage: run_on_gpu.sh RESULTS_DIR [--prebuilt DIR] [--quick]}
+usage="usage: run_on_gpu.sh RESULTS_DIR [--prebuilt DIR] [--quick] [--profile] [--no-sanitizers] [--cases LIST] [--case-limit S]"
+results=${1:?$usage}
 shift
 prebuilt="" quick=0 profile=0 sanitizers=1 cases="" case_limit=""
 while (($#)); do
@@ -37,15 +40,19 @@ while (($#)); do
     --no-sanitizers) sanitizers=0; shift ;;
     --cases) cases=${2:?--cases needs a list}; shift 2 ;;
     --case-limit) case_limit=${2:?--case-limit needs seconds}; shift 2 ;;
-    *) echo "run_on_gpu.sh: unknown option '$1'" >&2; exit 2 ;;
+    *) echo "run_on_gpu.sh: unknown option '$1'" >&2; echo "$usage" >&2; exit 2 ;;
   esac
 done
+# Paths given relative to the caller's folder, resolved before moving to the repository root.
+mkdir -p "$results" && results=$(cd "$results" && pwd) || exit 2
+if [[ -n $prebuilt ]]; then
+  prebuilt=$(cd "$prebuilt" 2>/dev/null && pwd) || { echo "run_on_gpu.sh: no folder '$prebuilt'" >&2; exit 2; }
+fi
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # time limits, seconds: tests, sanitizers (all cases), one sanitized case, benchmarks, PyTorch, profile
 if ((quick)); then limits=(90 150 120 100 60 60); else limits=(300 900 600 400 300 300); fi
-[[ -n $case_limit ]] && limits[2]=$case_limit limits[1]=$((case_limit + 30))
+[[ -n $case_limit ]] && limits[2]=$case_limit
 jobs=$(nproc)
-mkdir -p "$results"
-results=$(cd "$results" && pwd)
 log="$results/log.txt"
 : >"$log"
 declare -A outcome
@@ -61,7 +68,8 @@ step() {
   status=$?
   case $status in
     0) outcome[$name]="passed" ;;
-    124 | 130) outcome[$name]="TIMED OUT after ${limit} s" ;;
+    124 | 137) outcome[$name]="TIMED OUT after ${limit} s" ;;
+    3) outcome[$name]="INCOMPLETE (cases timed out or not run: see its summary.txt)" ;;
     *) outcome[$name]="FAILED (exit $status)" ;;
   esac
   outcome[$name]+=" in $((SECONDS - start)) s"
@@ -83,7 +91,7 @@ cat "$results/env.txt" >>"$log"
 
 # 2. build
 if [[ -n $prebuilt ]]; then
-  bin=$(cd "$prebuilt" && pwd)
+  bin=$prebuilt
   export LD_LIBRARY_PATH="$bin/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   cpu_tests=$bin/rescan_tests cuda_tests=$bin/rescan_cuda_tests cuda_bench=$bin/rescan_cuda_bench
 else
@@ -100,13 +108,16 @@ step_in_background() { step "$@" & }
 step gpu_tests "${limits[0]}" "$results/gpu_tests.txt" "$cuda_tests"
 wait
 if ((sanitizers)); then
-  # memcheck and racecheck side by side, each on half the cores, one process per test case
+  # memcheck and racecheck side by side, each on half the cores, one process per test case; no case
+  # runs past the step's deadline (a killed step would leave sanitizers running on the GPU)
   half=$(((jobs + 1) / 2))
+  export SANITIZE_DEADLINE=$(($(date +%s) + limits[1] - 15))
   step_in_background memcheck "${limits[1]}" "$results/memcheck.txt" bash bench/cuda/sanitize_each_test.sh \
     memcheck "$cuda_tests" "${limits[2]}" "$half" "$results/memcheck" "$cases"
   step racecheck "${limits[1]}" "$results/racecheck.txt" bash bench/cuda/sanitize_each_test.sh \
     racecheck "$cuda_tests" "${limits[2]}" "$half" "$results/racecheck" "$cases"
   wait
+  pkill -f compute-sanitizer && sleep 2 && say "stopped sanitizer processes left running"
 fi
 
 if ((profile)); then

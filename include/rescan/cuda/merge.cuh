@@ -14,7 +14,10 @@
 //     memory: that stream must first wait for the plan's stream (the plan is written there), and
 //     before the last copy is dropped the plan's stream must wait for that work (an event and
 //     cudaStreamWaitEvent, or a synchronization), or the memory may be reused under it;
-//   - the stream that made a plan must outlive the plan (the free is queued on it).
+//   - the stream that made a plan must outlive the plan (the free is queued on it). With the
+//     per-thread default stream (cudaStreamPerThread, nvcc --default-stream per-thread) that is the
+//     making thread's stream: dropping the last copy on another thread frees it there, so that
+//     thread's stream must be synchronized with it as with any other stream.
 // The memory comes from the device's current pool, which by default returns freed memory to the
 // driver at every synchronization; a model making plans every step should let the pool keep it
 // (cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, ...), as bench/cuda/main.cu does).

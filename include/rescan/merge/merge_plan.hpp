@@ -3,8 +3,9 @@
 // for rescan::cuda). Copying a plan shares the arrays (they are never written after the plan is
 // made); the last copy dropped frees them. rescan::cuda allocates and frees them stream-ordered on
 // the stream of the backend that made the plan: using the plan on another stream needs the same
-// synchronization as any stream-ordered memory (see cuda/merge.cuh). One plan applies to any number of tensors of the same batch and token count: hidden
-// states, an fp32 residual stream and the token sizes alike.
+// synchronization as any stream-ordered memory (see cuda/merge.cuh). One plan applies to any
+// number of tensors of the same batch and token count: hidden states, an fp32 residual stream and
+// the token sizes alike.
 //
 // Layout, per batch item b (every array is row-major, one row per batch item):
 //   destination (batch, tokens_in)      output token that original token t ends up in, or -1 when

@@ -2,7 +2,8 @@
 """Times PyTorch on the GPU against rescan_cuda_bench's JSON on the same card, in the same session.
 
 PyTorch side (this script's own implementations, float32 unless said, CUDA events, the L2 flushed
-before each timed call, median of --repetitions calls after two warm-ups):
+before each timed call, median of --repetitions calls after two warm-ups; the selective-scan loop,
+which takes up to a second a call, max(3, repetitions / 2) calls):
   copy        y.copy_(x) at 2^28 floats (the bandwidth ceiling)         vs rescan memcpy_float
   cumsum      torch.cumsum at 2^28 floats                               vs rescan_inclusive_scan_float
   scan_loop   Mamba's sequential selective-scan reference: softplus(delta + bias), exp(delta A),
@@ -11,7 +12,8 @@ before each timed call, median of --repetitions calls after two warm-ups):
               (bench/tome_torch.py, the function bench/compare_torch.py times on the CPU)
   kendall     batched tau-b from every pair's sign product (groups x n x n)  vs rescan_kendall_tau_batched
 Also the selective scan's roofline from the rescan run's own ceilings (copy bandwidth, the exp
-throughput of exp2f, what the float kernels call): max(bytes / copy GB/s, updates / exps per second), and the fraction reached.
+throughput of exp2f, what the float kernels call): max(bytes / copy GB/s, updates / exps per
+second), and the fraction reached.
 
 usage: compare_torch_gpu.py --rescan-json results/cuda_bench.json [--out results/torch_compare.json]
                             [--repetitions 5]

@@ -4,8 +4,7 @@
 //   - the device path: cub::DeviceScan per row (few long rows), whose decoupled look-back spreads one
 //     row over the whole GPU. Rows are read and written through iterators built from the same
 //     scan_problem (a transform iterator over positions in, a tabulate output iterator out), so
-//     strides, reversal, segments and the initial value need nothing special here (a plain inclusive
-//     scan of contiguous rows goes through raw pointers instead: contiguous_values below):
+//     strides, reversal, segments and the initial value need nothing special here:
 //       inclusive: cub::DeviceScan::InclusiveScan, the row's prefix folded into element 0;
 //       exclusive: cub::DeviceScan::ExclusiveScan, seeded by a cub::FutureValue that points at the
 //                  row's prefix, materialized on the device first (it may be options.initial(row)).
@@ -20,13 +19,11 @@
 #include <thrust/iterator/transform_iterator.h>
 
 #include <cstddef>
-#include <type_traits>
 
 #include "rescan/core/config.hpp"
 #include "rescan/cuda/detail/error.cuh"
 #include "rescan/cuda/detail/launch.cuh"
 #include "rescan/cuda/detail/memory.cuh"
-#include "rescan/cuda/detail/scan_problem.cuh"
 #include "rescan/cuda/detail/tuning.cuh"
 #include "rescan/cuda/kernels/scan_kernel.cuh"
 
@@ -76,40 +73,11 @@ row_output_iterator<Problem> row_output(const Problem& problem, index_t row) {
   return row_output_iterator<Problem>(row_result_storer<Problem>{problem, row});
 }
 
-// Whether the rows are plain contiguous memory for cub::DeviceScan: an inclusive scan of values
-// (no segments, no prefix to fold in), unit stride in and out. CUB then loads and stores through
-// raw pointers instead of the iterators (on an H200 no faster at 2^28 floats: 60 % of a copy either
-// way, where cub::DeviceScan::InclusiveSum reaches 74 %). The answer is the same for every row of a
-// call, so the size query agrees with the scans.
-template <class T>
-struct is_scan_elements : std::false_type {};
-template <class T>
-struct is_scan_elements<scan_elements<T>> : std::true_type {};
-
-template <class Problem>
-bool contiguous_values(const Problem& problem) {
-  if constexpr (!Problem::segmented && !Problem::exclusive && is_scan_elements<decltype(problem.elements)>::value) {
-    const auto& e = problem.elements;
-    return !problem.has_prefix() && e.in.stride(1) == 1 && e.out.stride(1) == 1;
-  } else {
-    (void)problem;
-    return false;
-  }
-}
-
 // cub::DeviceScan on one row (temp == nullptr: size query only).
 template <class Problem>
 cudaError_t device_scan_one_row(void* temp, std::size_t& temp_bytes, const Problem& problem,
                                 const typename Problem::element_type* prefix, index_t row, index_t length,
                                 cudaStream_t stream) {
-  if constexpr (!Problem::segmented && !Problem::exclusive && is_scan_elements<decltype(problem.elements)>::value) {
-    if (contiguous_values(problem)) {
-      const auto& e = problem.elements;
-      return cub::DeviceScan::InclusiveScan(temp, temp_bytes, e.in.data() + row * e.in.stride(0),
-                                            e.out.data() + row * e.out.stride(0), problem.element_op(), length,
-                                            stream);
-    }
-  }
   if constexpr (Problem::exclusive) {
     return cub::DeviceScan::ExclusiveScan(temp, temp_bytes, row_input(problem, row), row_output(problem, row),
                                           problem.element_op(),

@@ -27,7 +27,7 @@ import sys
 
 import torch
 
-from benchmark_json import load_benchmarks  # beside this script
+from benchmark_json import load_benchmarks, selective_scan_roofline_us  # beside this script
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from tome_torch import tome_plan_merge  # bench/tome_torch.py, shared with bench/compare_torch.py
@@ -104,10 +104,6 @@ def main():
     row("cumsum 2^28 floats", timed(lambda: torch.cumsum(x, 0, out=y), reps), "rescan_inclusive_scan_float/n:268435456")
     del x, y
 
-    exp_rate = counters.get("exp2f_throughput", {}).get("exps_per_second")
-    copy_bytes_per_ms = None
-    if "memcpy_float/n:268435456" in ours:
-        copy_bytes_per_ms = 2 * 4 * n / ours["memcpy_float/n:268435456"]
     for batch, dim, L, N in SCAN_SHAPES:
         g = torch.Generator(device="cuda").manual_seed(1)
         u = torch.randn(batch, dim, L, device="cuda", generator=g)
@@ -121,11 +117,9 @@ def main():
         ms = timed(lambda: selective_scan_loop(u, delta, A, B, C, D, z, bias), max(3, reps // 2))
         name = f"selective_scan_forward/batch:{batch}/dim:{dim}/L:{L}/N:{N}"
         note = ""
-        if name in ours and exp_rate and copy_bytes_per_ms:
-            updates = batch * dim * L * N
-            moved = 4 * (4 * batch * dim * L + 2 * batch * N * L)
-            bound_ms = max(moved / copy_bytes_per_ms, updates / exp_rate * 1e3)
-            note = f"roofline {bound_ms * 1e3:.1f} us, reached {bound_ms / ours[name]:.0%}"
+        roof_us = selective_scan_roofline_us(counters, counters[name]) if name in counters else None
+        if roof_us:
+            note = f"roofline {roof_us:.1f} us, reached {roof_us * 1e-3 / ours[name]:.0%}"
         row(f"selective scan loop {batch}x{dim}x{L}x{N}", ms, name, note)
         del u, delta, z, B, C
 

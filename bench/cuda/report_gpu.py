@@ -12,7 +12,7 @@ usage: report_gpu.py cuda_bench.json [torch_compare.json]
 import json
 import sys
 
-from benchmark_json import load_benchmarks  # beside this script
+from benchmark_json import load_benchmarks, selective_scan_roofline_us  # beside this script
 
 
 def scans(rows):
@@ -33,7 +33,6 @@ def scans(rows):
 
 def selective_scan(rows):
     copy = rows.get("memcpy_float/n:268435456")
-    exps = rows.get("exp2f_throughput", {}).get("exps_per_second")
     bandwidth = copy["bytes_per_second"] if copy else None
     print("| pass | (batch, dim, L, N) | time us | ns / state update | updates / s | bytes moved at least | roofline us | share of roofline |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -45,10 +44,7 @@ def selective_scan(rows):
                 continue
             updates = b["state_updates"]
             moved = b["bytes_per_second"] * b["us"] * 1e-6
-            roof = None
-            if bandwidth and exps:
-                exps_needed = updates * (2 if "backward" in family else 1)
-                roof = max(moved / bandwidth, exps_needed / exps) * 1e6
+            roof = selective_scan_roofline_us(rows, b, 2 if "backward" in family else 1)
             roof_text = f"{roof:.1f} | {roof / b['us']:.0%}" if roof else "- | -"
             print(f"| {family.removeprefix('selective_scan_')} | {shape} | {b['us']:.1f} | {b['ns_per_update']:.4f} | "
                   f"{updates / (b['us'] * 1e-6):.3g} | {moved / 1e6:.0f} MB | {roof_text} |")

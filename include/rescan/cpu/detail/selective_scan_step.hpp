@@ -60,6 +60,11 @@ void selective_scan_single_position(const cpu_team& team, const selective_scan_p
   constexpr index_t block_groups = 4;
   const index_t blocks = (groups + block_groups - 1) / block_groups;
   const auto& in = problem.in;
+  // One state vector of one channel, the row kernel's arithmetic: exp2(Δ A log2 e) h + (Δ u) B.
+  const auto next_state = [](T step, T input, const T* A_log2e, const T* h, const T* B) {
+    const V decay = vector_exp2<T>(lanes::broadcast(step) * lanes::load(A_log2e));
+    return decay * lanes::load(h) + lanes::broadcast(input) * lanes::load(B);
+  };
   parallel_for(team, problem.batch * blocks, [&](index_t item) {
     // The state vectors are read from h0 and written to last_state in place when the state axis is
     // contiguous and fills whole vectors (the usual decoding layout), else through a copy h. (Locals
@@ -106,12 +111,9 @@ void selective_scan_single_position(const cpu_team& team, const selective_scan_p
           const index_t d = first + c;
           const selective_scan_step_row<T> row = row_of(b, d);
           skip[c] = row.D;
-          const T* from = &in.h0(b, d, 0);
-          T* to = &last_state(b, d, 0);
-          const V decay = vector_exp2<T>(lanes::broadcast(step[c]) * lanes::load(row.A_log2e));
-          const V state = decay * lanes::load(from) + lanes::broadcast(input[c]) * lanes::load(row.B);
+          const V state = next_state(step[c], input[c], row.A_log2e, &in.h0(b, d, 0), row.B);
           lanes::store(partial + c * W, lanes::load(row.C) * state);
-          lanes::store(to, state);
+          lanes::store(&last_state(b, d, 0), state);
         }
       } else {
         for (index_t c = 0; c < count; ++c) {
@@ -133,8 +135,7 @@ void selective_scan_single_position(const cpu_team& team, const selective_scan_p
           T* to = state_out_in_place ? &last_state(b, d, 0) : h;
           V y{};
           for (int p = 0; p < vectors; ++p) {
-            const V decay = vector_exp2<T>(lanes::broadcast(step[c]) * lanes::load(row.A_log2e + p * W));
-            const V state = decay * lanes::load(from + p * W) + lanes::broadcast(input[c]) * lanes::load(row.B + p * W);
+            const V state = next_state(step[c], input[c], row.A_log2e + p * W, from + p * W, row.B + p * W);
             y += lanes::load(row.C + p * W) * state;
             lanes::store(to + p * W, state);  // the same p as the load: safe when from == to
           }

@@ -36,7 +36,10 @@ def selective_scan(rows):
     bandwidth = copy["bytes_per_second"] if copy else None
     print("| pass | (batch, dim, L, N) | time us | ns / state update | updates / s | bytes moved at least | roofline us | share of roofline |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for family in ("selective_scan_forward", "selective_scan_backward", "selective_scan_backward_recompute"):
+    families = ("selective_scan_forward", "selective_scan_forward_kernel", "selective_scan_forward_block_kernel",
+                "selective_scan_forward_warp_items<4>", "selective_scan_forward_warp_items<8>",
+                "selective_scan_forward_warp_items<16>", "selective_scan_backward", "selective_scan_backward_recompute")
+    for family in families:
         for shape in ((32, 384, 197, 16), (32, 768, 197, 16), (1, 1536, 4096, 16)):
             batch, dim, L, N = shape
             b = rows.get(f"{family}/batch:{batch}/dim:{dim}/L:{L}/N:{N}")

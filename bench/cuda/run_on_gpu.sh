@@ -25,8 +25,9 @@
 #   --cases LIST    sanitize only these GPU test cases, by number in file order ("4,8,41-51"; the
 #                   slowest first: they start first)
 #   --case-limit S  seconds per sanitized test case (default: 120 with --quick, else 600); the
-#                   sanitizer step as a whole keeps its own limit, and cases that would run past it
-#                   get less time or do not start (reported, never killed by the step's limit)
+#                   sanitizer step as a whole keeps its own limit (raised to S + 30 s if shorter),
+#                   and cases that would run past it get less time or do not start (reported,
+#                   never killed by the step's limit)
 set -uo pipefail
 usage="usage: run_on_gpu.sh RESULTS_DIR [--prebuilt DIR] [--quick] [--profile] [--no-sanitizers] [--cases LIST] [--case-limit S]"
 results=${1:?$usage}
@@ -52,6 +53,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # time limits, seconds: tests, sanitizers (all cases), one sanitized case, benchmarks, PyTorch, profile
 if ((quick)); then limits=(90 150 120 100 60 60); else limits=(300 900 600 400 300 300); fi
 [[ -n $case_limit ]] && limits[2]=$case_limit
+# the sanitizer step fits at least one case's limit (cases start at once, 8 at a time)
+((limits[1] < limits[2] + 30)) && limits[1]=$((limits[2] + 30))
 jobs=$(nproc)
 log="$results/log.txt"
 : >"$log"
@@ -124,7 +127,7 @@ if ((profile)); then
   step profile "${limits[5]}" "$results/ncu.txt" ncu --clock-control none \
     --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
     --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
-    -k regex:'selective_scan_(forward|backward|step)_kernel|merge_(scores|plan|inverse_norms)_kernel' --launch-count 10 \
+    -k regex:'selective_scan_(forward|forward_warp|backward|step)_kernel|merge_(scores|plan|inverse_norms)_kernel' --launch-count 10 \
     "$cuda_bench" --benchmark_min_time=0.000001 \
     --benchmark_filter='selective_scan_forward/batch:1/|selective_scan_backward/batch:1/|selective_state_update|rescan_tome_plan_merge/shape:1'
 fi

@@ -2,6 +2,7 @@
 // every CUDA algorithm makes (device pointers), and the detail layers below the algorithms:
 //   cuda/detail/   errors, memory, tuning constants, launch geometry, element types
 //   cuda/block/    block-level primitives (a block scans / reduces / sorts one row)
+//   cuda/warp/     warp-level primitives (a warp scans one row: the selective scan's forward pass)
 //   cuda/kernels/  __global__ kernels built from the block primitives
 //   cuda/device/   device-wide entry points (caller-owned temporary storage + a convenience layer
 //                  that allocates with cudaMallocAsync on the call's stream)

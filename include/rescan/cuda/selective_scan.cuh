@@ -4,8 +4,10 @@
 // Each call: checks that every given view is device (or managed) memory; validates on the host that
 // A is finite and that packed-sequence offsets run sorted from 0 to L (one small copy and one
 // stream synchronization); then queues on backend.stream
-//   forward:  selective_scan_forward_kernel, one block per (batch, channel) row
-//             (cuda/block/block_selective_scan.cuh says how a block scans its row); sequences of
+//   forward:  selective_scan_forward_warp_kernel, one warp per (batch, channel) row
+//             (cuda/warp/warp_selective_scan.cuh says how a warp scans its row); with packed
+//             sequences selective_scan_forward_kernel, one block per row
+//             (cuda/block/block_selective_scan.cuh); sequences of
 //             length 1 (the decoding step) take selective_scan_step_kernel, a block per tile of
 //             step_threads rows, one thread per row (kernels/selective_scan_kernel.cuh);
 //   backward: the checkpoints (recomputed into a temporary when the caller saved none), then
@@ -111,6 +113,22 @@ void launch_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 
   check_launch(function, "selective_scan_forward_kernel");
 }
 
+// Rows without packed sequences: one warp per row.
+template <class T>
+void launch_warp_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 3>& out, bool accumulate_output,
+                                        const strided_view<T, 3>& last_state, const strided_view<T, 4>& checkpoints,
+                                        cudaStream_t stream, const char* function) {
+  constexpr int warps = selective_scan_tuning::forward_warps;
+  const index_t rows = p.batch * p.dim;
+  if (rows == 0) return;
+  selective_scan_tuning::with_warp_items<T>(p.length, [&](auto items) {
+    selective_scan_forward_warp_kernel<T, decltype(items)::value, warps>
+        <<<grid_for_items(ceil_div(rows, warps)), warps * 32, 0, stream>>>(p, out, accumulate_output, last_state,
+                                                                            checkpoints);
+  });
+  check_launch(function, "selective_scan_forward_warp_kernel");
+}
+
 template <class T>
 void run_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 3>& out, bool accumulate_output,
                                 const strided_view<T, 3>& last_state, const strided_view<T, 4>& checkpoints,
@@ -126,7 +144,7 @@ void run_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 3>&
   } else if (p.sequences.packed()) {
     launch_selective_scan_forward<T, true>(p, out, accumulate_output, last_state, checkpoints, stream, function);
   } else {
-    launch_selective_scan_forward<T, false>(p, out, accumulate_output, last_state, checkpoints, stream, function);
+    launch_warp_selective_scan_forward(p, out, accumulate_output, last_state, checkpoints, stream, function);
   }
 }
 

@@ -1,6 +1,8 @@
 // Block-level selective scan: one thread block runs one (batch, channel) row, tile after tile.
 //
-// Forward (forward_row): thread i holds positions i*Items .. i*Items + Items - 1 of each tile. Per
+// Forward (forward_row; the library runs it for rows with packed sequences, the others take the
+// warp-level pass of warp/warp_selective_scan.cuh, and the benchmarks time it as the alternative):
+// thread i holds positions i*Items .. i*Items + Items - 1 of each tile. Per
 // tile it loads u, Δ (bias, softplus) and z once; then for every state n it builds the pairs
 // (Ā, b̄) = (exp(Δ A_n), Δ B_n u) and runs cub::BlockScan::ExclusiveScan under affine_compose with a
 // prefix callback. The callback hands the block the state entering the tile, (1, h), kept in shared
@@ -32,6 +34,7 @@
 
 #include "rescan/core/config.hpp"
 #include "rescan/cuda/detail/selective_scan_problem.cuh"
+#include "rescan/cuda/detail/selective_scan_rows.cuh"
 
 namespace rescan::cuda_detail {
 
@@ -59,27 +62,6 @@ struct ss_fixed_prefix {
   element value;
   __device__ element operator()(const element&) const { return value; }
 };
-
-// B or C along one (batch, channel) row: element (n, s) at data[n * n_stride + s * s_stride], with
-// s_stride 0 for a constant (dim, N) matrix. Made once per row, so that the inner loops do one
-// multiply-add per element instead of the channel's group (a 64-bit division) and a 4-d index.
-template <class T>
-struct ss_row_matrix {
-  const T* data;
-  index_t n_stride, s_stride;
-
-  __device__ T operator()(index_t n, index_t s) const { return data[n * n_stride + s * s_stride]; }
-};
-
-template <class T>
-__device__ ss_row_matrix<T> ss_row_of(const ss_input_matrix<T>& m, index_t b, index_t d) {
-  if (m.is_variable) {
-    const index_t group = d / m.channels_per_group;
-    const auto& v = m.variable;
-    return {v.data() + b * v.stride(0) + group * v.stride(1), v.stride(2), v.stride(3)};
-  }
-  return {m.constant.data() + d * m.constant.stride(0), m.constant.stride(1), index_t(0)};
-}
 
 // Three sums reduced at once.
 template <class T>

@@ -42,6 +42,22 @@ void with_block_threads(index_t length, const Body& body) {
     body(std::integral_constant<int, threads>{});
   }
 }
+// Rows without packed sequences run the warp-level forward pass (warp/warp_selective_scan.cuh):
+// one warp per row, forward_warps warps a block, 32 * items positions a tile. Items grow with L so
+// that the scan's fixed cost is spread over more positions, up to 64 bytes of each per-item array
+// a lane (16 floats, 8 doubles). Calls `body` with the items (std::integral_constant).
+inline constexpr int forward_warps = 4;
+template <class T, class Body>
+void with_warp_items(index_t length, const Body& body) {
+  constexpr int most = int(64 / sizeof(T));
+  if (length <= 32 * 4) {
+    body(std::integral_constant<int, 4>{});
+  } else if (length <= 32 * 8 || most < 16) {
+    body(std::integral_constant<int, 8>{});
+  } else {
+    body(std::integral_constant<int, 16>{});
+  }
+}
 // The decoding step (L = 1): a block takes tiles of step_threads rows, one thread per row; the
 // rows' states go in chunks of up to step_chunk n's, spread over the block's threads (each
 // thread holds step_chunk states' inputs in registers at a time). Neither changes a bit of the
@@ -61,8 +77,20 @@ RESCAN_HOST_DEVICE inline double log1p_of(double x) { return log1p(x); }
 
 // The decay exp(Δ A) as every selective-scan kernel computes it (the tile kernels and the decoding
 // step must agree). Float: exp2(Δ (A log2 e)), one multiply and the hardware exp2 (the CPU backend's
-// formulation too), where expf adds a range reduction of its own; double: exp.
-RESCAN_HOST_DEVICE inline float decay_of(float step, float a) { return exp2f(step * (a * 1.4426950408889634f)); }
+// formulation too), where expf adds a range reduction of its own; on the device the exp2 is the
+// SFU's instruction with subnormal results flushed to zero (ex2.approx.ftz: a decay below 2^-126
+// counts as 0, as it does in the CPU backend's vector exp), which saves exp2f's rescaling of
+// arguments under -126 (three instructions per state update). Double: exp.
+RESCAN_HOST_DEVICE inline float decay_of(float step, float a) {
+  const float x = step * (a * 1.4426950408889634f);
+#if defined(__CUDA_ARCH__)
+  float result;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(result) : "f"(x));
+  return result;
+#else
+  return exp2f(x);
+#endif
+}
 RESCAN_HOST_DEVICE inline double decay_of(double step, double a) { return exp(step * a); }
 
 template <class T>
@@ -152,6 +180,10 @@ struct ss_params {
   RESCAN_HOST_DEVICE T step(index_t b, index_t d, index_t s, T& derivative) const {
     T raw = delta(b, d, s);
     if (delta_bias.data() != nullptr) raw += delta_bias(d);
+    return step_of(raw, derivative);
+  }
+  // Δ and its derivative from delta + delta_bias (softplus or pass-through).
+  RESCAN_HOST_DEVICE T step_of(T raw, T& derivative) const {
     derivative = T(1);
     if (!delta_softplus || raw > T(20)) return raw;
     derivative = sigmoid_of(raw);

@@ -1,6 +1,9 @@
 // Kernels of the selective scan:
-//   selective_scan_forward_kernel   one block per (batch, channel) row (rows looped over when the
-//                                   grid is capped), block_selective_scan::forward_row;
+//   selective_scan_forward_warp_kernel   rows without packed sequences: one warp per (batch,
+//                                   channel) row, warp_selective_scan::forward_row;
+//   selective_scan_forward_kernel   rows with packed sequences: one block per (batch, channel) row
+//                                   (rows looped over when the grid is capped),
+//                                   block_selective_scan::forward_row;
 //   selective_scan_step_kernel      the decoding step (L = 1): a block per tile of rows, one thread
 //                                   per row summing y, the states spread over the block;
 //   selective_scan_backward_kernel  one block per run of rows (runs: see ss_runs), each row of the
@@ -20,6 +23,7 @@
 #include "rescan/cuda/block/block_selective_scan.cuh"
 #include "rescan/cuda/detail/elements.cuh"
 #include "rescan/cuda/detail/selective_scan_problem.cuh"
+#include "rescan/cuda/warp/warp_selective_scan.cuh"
 
 namespace rescan::cuda_detail {
 
@@ -32,6 +36,18 @@ __global__ void __launch_bounds__(Threads)
   const index_t rows = p.batch * p.dim;
   for (index_t row = blockIdx.x; row < rows; row += gridDim.x) {
     block::forward_row(temp, p, row, out, accumulate_output, last_state, checkpoints);
+  }
+}
+
+template <class T, int Items, int Warps>
+__global__ void __launch_bounds__(Warps * 32)
+    selective_scan_forward_warp_kernel(ss_params<T> p, strided_view<T, 3> out, bool accumulate_output,
+                                       strided_view<T, 3> last_state, strided_view<T, 4> checkpoints) {
+  __shared__ T carry[Warps][selective_scan_max_state];
+  const int warp = static_cast<int>(threadIdx.x / 32);
+  const index_t rows = p.batch * p.dim;
+  for (index_t row = index_t(blockIdx.x) * Warps + warp; row < rows; row += index_t(gridDim.x) * Warps) {
+    warp_selective_scan<T, Items>::forward_row(carry[warp], p, row, out, accumulate_output, last_state, checkpoints);
   }
 }
 

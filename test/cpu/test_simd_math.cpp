@@ -1,0 +1,122 @@
+// The CPU kernels' vector math (cpu/detail/simd_math.hpp) against the standard library, lane by
+// lane, over dense sweeps and the special values: exp2 (the selective scan's decay), exp, softplus
+// and sigmoid, in float and double, at the vector width this build compiles for (AVX-512, or the
+// portable SSE / scalar paths in the portable preset). With AVX-512, the clamp-free exp2 is also
+// checked bit for bit against the clamped range reduction it replaced.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include <rescan/cpu/detail/simd_math.hpp>
+
+namespace rescan::testing {
+namespace {
+
+using detail::math_lanes;
+
+// f applied to xs through vectors of the build's width: results[i] = lane of f(vector holding xs[i]).
+template <class T, class F>
+std::vector<T> through_vectors(const std::vector<T>& xs, const F& f) {
+  using lanes = math_lanes<T>;
+  constexpr int W = lanes::width;
+  std::vector<T> padded(xs), results((xs.size() + W - 1) / W * W);
+  padded.resize(results.size(), T(0));
+  for (std::size_t i = 0; i < padded.size(); i += W) lanes::store(results.data() + i, f(lanes::load(padded.data() + i)));
+  results.resize(xs.size());
+  return results;
+}
+
+template <class T>
+std::vector<T> sweep(T low, T high, int count) {
+  std::vector<T> xs;
+  for (int i = 0; i <= count; ++i) xs.push_back(low + (high - low) * T(i) / T(count));
+  const T inf = std::numeric_limits<T>::infinity();
+  for (T special : {inf, -inf, std::numeric_limits<T>::quiet_NaN(), T(0), -T(0), T(0.5), T(-0.5), T(1.5), T(-2.5),
+                    T(1e30), T(-1e30), std::numeric_limits<T>::max(), std::numeric_limits<T>::lowest()}) {
+    xs.push_back(special);
+  }
+  return xs;
+}
+
+// |got - want| <= relative * |want|, or both NaN, or equal (infinities), or both below `tiny`.
+template <class T>
+bool close(T got, T want, T relative, T tiny) {
+  if (std::isnan(want)) return std::isnan(got);
+  if (std::isinf(want)) return got == want;
+  if (std::fabs(want) < tiny) return std::fabs(got) < tiny;
+  return std::fabs(got - want) <= relative * std::fabs(want);
+}
+
+template <class T, class Vector, class Reference>
+void check_against(const std::vector<T>& xs, const Vector& vector_f, const Reference& reference, T relative,
+                   T tiny) {
+  const auto got = through_vectors<T>(xs, vector_f);
+  int wrong = 0;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const T want = reference(xs[i]);
+    if (!close(got[i], want, relative, tiny) && ++wrong <= 5) {
+      FAIL_CHECK("x = " << xs[i] << ": " << got[i] << " (expected " << want << ")");
+    }
+  }
+  CHECK(wrong == 0);
+}
+
+template <class T>
+void check_math(T relative) {
+  using V = typename math_lanes<T>::vector;
+  const T tiny = std::numeric_limits<T>::min();  // below the smallest normal, 0 or subnormal both pass
+  const T range = std::is_same_v<T, float> ? T(160) : T(1100);
+  check_against<T>(sweep<T>(-range, range, 200000), [](const V& x) { return detail::vector_exp2<T>(x); },
+                   [](T x) { return std::exp2(x); }, relative, tiny);
+  check_against<T>(sweep<T>(-range / 1.4f, range / 1.4f, 200000), [](const V& x) { return detail::vector_exp<T>(x); },
+                   [](T x) { return std::exp(x); }, relative, tiny);
+  // softplus: log(1 + exp(x)), and x above 20 (Mamba's threshold); sigmoid: 1 / (1 + exp(-x)).
+  check_against<T>(sweep<T>(T(-60), T(60), 100000), [](const V& x) { return detail::vector_softplus<T>(x); },
+                   [](T x) { return x > T(20) ? x : std::log1p(std::exp(x)); }, T(4) * relative, tiny);
+  check_against<T>(sweep<T>(T(-60), T(60), 100000), [](const V& x) { return detail::vector_sigmoid<T>(x); },
+                   [](T x) { return T(1) / (T(1) + std::exp(-x)); }, T(4) * relative, tiny);
+}
+
+}  // namespace
+
+TEST_CASE("vector exp2, exp, softplus and sigmoid match the standard library, special values included") {
+  check_math<float>(4e-7f);
+  check_math<double>(4e-15);
+}
+
+#if RESCAN_HAS_VECTOR_EXTENSIONS && defined(__AVX512F__) && defined(__AVX512DQ__)
+// vector_exp2 with AVX-512 skips the clamp of x (vreduce gives f = 0 for infinities): the same bits
+// as the clamped range reduction for every x.
+template <class T>
+void check_exp2_unclamped() {
+  using V = typename math_lanes<T>::vector;
+  using c = detail::exp_constants<T>;
+  const auto clamped = [](const V& x) {
+    return detail::exp_by_reduction<T>(x, T(1 - c::exponent_bias), T(c::highest * c::log2e), [](const V& v) {
+      const V k = detail::round_to_integer<T>(v);
+      return detail::exp_reduction<T, V>{k, detail::exp2_polynomial<T>(v - k)};
+    });
+  };
+  const T range = std::is_same_v<T, float> ? T(200) : T(1200);
+  const auto xs = sweep<T>(-range, range, 400000);
+  const auto got = through_vectors<T>(xs, [](const V& x) { return detail::vector_exp2<T>(x); });
+  const auto want = through_vectors<T>(xs, clamped);
+  int differing = 0;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    if (std::memcmp(&got[i], &want[i], sizeof(T)) != 0 && ++differing <= 5) {
+      FAIL_CHECK("x = " << xs[i] << ": " << got[i] << " vs clamped " << want[i]);
+    }
+  }
+  CHECK(differing == 0);
+}
+
+TEST_CASE("AVX-512 exp2 without the clamp gives the clamped form's bits") {
+  check_exp2_unclamped<float>();
+  check_exp2_unclamped<double>();
+}
+#endif
+
+}  // namespace rescan::testing

@@ -36,7 +36,7 @@ def selective_scan(rows):
     bandwidth = copy["bytes_per_second"] if copy else None
     print("| pass | (batch, dim, L, N) | time us | ns / state update | updates / s | bytes moved at least | roofline us | share of roofline |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    families = ("selective_scan_forward", "selective_scan_forward_kernel", "selective_scan_forward_block_kernel",
+    families = ("selective_scan_forward", "selective_scan_forward_no_checks", "selective_scan_forward_block_kernel",
                 "selective_scan_forward_warp_items<4>", "selective_scan_forward_warp_items<8>",
                 "selective_scan_forward_warp_items<16>", "selective_scan_backward", "selective_scan_backward_recompute")
     for family in families:

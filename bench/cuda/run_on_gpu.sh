@@ -53,7 +53,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # time limits, seconds: tests, sanitizers (all cases), one sanitized case, benchmarks, PyTorch, profile
 if ((quick)); then limits=(90 150 120 100 60 60); else limits=(300 900 600 400 300 300); fi
 [[ -n $case_limit ]] && limits[2]=$case_limit
-# the sanitizer step fits at least one case's limit (cases start at once, 8 at a time)
+# the sanitizer step fits at least one case's limit (cases start at once, half the cores' worth at a time per tool)
 ((limits[1] < limits[2] + 30)) && limits[1]=$((limits[2] + 30))
 jobs=$(nproc)
 log="$results/log.txt"

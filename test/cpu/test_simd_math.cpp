@@ -82,9 +82,27 @@ void check_math(T relative) {
 
 }  // namespace
 
+// Arguments far below the range give exactly +0 (no subnormal left by a clamp that binds too high).
+template <class T>
+void check_underflow_to_zero() {
+  using V = typename math_lanes<T>::vector;
+  const std::vector<T> xs = {-std::numeric_limits<T>::infinity(), T(-1e30), std::numeric_limits<T>::lowest(),
+                             T(-5000)};
+  const auto exp2s = through_vectors<T>(xs, [](const V& x) { return detail::vector_exp2<T>(x); });
+  const auto exps = through_vectors<T>(xs, [](const V& x) { return detail::vector_exp<T>(x); });
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    CAPTURE(xs[i]);
+    const T zero = T(0);
+    CHECK(std::memcmp(&exp2s[i], &zero, sizeof(T)) == 0);
+    CHECK(std::memcmp(&exps[i], &zero, sizeof(T)) == 0);
+  }
+}
+
 TEST_CASE("vector exp2, exp, softplus and sigmoid match the standard library, special values included") {
   check_math<float>(4e-7f);
   check_math<double>(4e-15);
+  check_underflow_to_zero<float>();
+  check_underflow_to_zero<double>();
 }
 
 #if RESCAN_HAS_VECTOR_EXTENSIONS && defined(__AVX512F__) && defined(__AVX512DQ__)

@@ -3,7 +3,7 @@
 //   cuda/detail/   errors, memory, tuning constants, launch geometry, element types
 //   cuda/block/    block-level primitives (a block scans / reduces / sorts one row)
 //   cuda/warp/     warp-level primitives (a warp scans one row: the selective scan's forward pass)
-//   cuda/kernels/  __global__ kernels built from the block primitives
+//   cuda/kernels/  __global__ kernels built from the block and warp primitives
 //   cuda/device/   device-wide entry points (caller-owned temporary storage + a convenience layer
 //                  that allocates with cudaMallocAsync on the call's stream)
 //   cuda/scan.cuh, cuda/reduce.cuh, cuda/top_k.cuh   the backend hooks the front doors dispatch to.

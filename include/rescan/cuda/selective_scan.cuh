@@ -113,20 +113,31 @@ void launch_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 
   check_launch(function, "selective_scan_forward_kernel");
 }
 
-// Rows without packed sequences: one warp per row.
+// Rows without packed sequences: one warp per row, Items positions a lane (the benchmarks call
+// this directly to compare the choices).
+template <class T, int Items>
+void launch_warp_selective_scan_forward_items(const ss_params<T>& p, const strided_view<T, 3>& out,
+                                              bool accumulate_output, const strided_view<T, 3>& last_state,
+                                              const strided_view<T, 4>& checkpoints, cudaStream_t stream,
+                                              const char* function) {
+  constexpr int warps = selective_scan_tuning::forward_warps;
+  const index_t rows = p.batch * p.dim;
+  if (rows == 0) return;
+  selective_scan_forward_warp_kernel<T, Items, warps>
+      <<<grid_for_items(ceil_div(rows, warps)), warps * 32, 0, stream>>>(p, out, accumulate_output, last_state,
+                                                                          checkpoints);
+  check_launch(function, "selective_scan_forward_warp_kernel");
+}
+
+// The same with the items the tuning picks for L.
 template <class T>
 void launch_warp_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 3>& out, bool accumulate_output,
                                         const strided_view<T, 3>& last_state, const strided_view<T, 4>& checkpoints,
                                         cudaStream_t stream, const char* function) {
-  constexpr int warps = selective_scan_tuning::forward_warps;
-  const index_t rows = p.batch * p.dim;
-  if (rows == 0) return;
   selective_scan_tuning::with_warp_items<T>(p.length, [&](auto items) {
-    selective_scan_forward_warp_kernel<T, decltype(items)::value, warps>
-        <<<grid_for_items(ceil_div(rows, warps)), warps * 32, 0, stream>>>(p, out, accumulate_output, last_state,
-                                                                            checkpoints);
+    launch_warp_selective_scan_forward_items<T, decltype(items)::value>(p, out, accumulate_output, last_state,
+                                                                         checkpoints, stream, function);
   });
-  check_launch(function, "selective_scan_forward_warp_kernel");
 }
 
 template <class T>

@@ -22,7 +22,8 @@ namespace rescan::cuda_detail {
 
 // ---- tuning (changing these changes float results in the last bits: tiles associate sums) ----
 namespace selective_scan_tuning {
-// One block per (batch, channel) row; a tile is threads * items consecutive positions, thread i
+// The block kernels (the backward pass; the forward pass of packed sequences): one block per
+// (batch, channel) row; a tile is threads * items consecutive positions, thread i
 // holding positions i*items .. i*items + items - 1 of the tile (the blocked arrangement the block
 // scan wants). The tile is also the checkpoint interval: the backward pass recomputes one tile
 // from the state saved at its start.
@@ -79,8 +80,8 @@ RESCAN_HOST_DEVICE inline double log1p_of(double x) { return log1p(x); }
 // step must agree). Float: exp2(Δ (A log2 e)), one multiply and the hardware exp2 (the CPU backend's
 // formulation too), where expf adds a range reduction of its own; on the device the exp2 is the
 // SFU's instruction with subnormal results flushed to zero (ex2.approx.ftz: a decay below 2^-126
-// counts as 0, as it does in the CPU backend's vector exp), which saves exp2f's rescaling of
-// arguments under -126 (three instructions per state update). Double: exp.
+// counts as 0, as in the CPU backend's kernels under their default flush_subnormals), which saves
+// exp2f's rescaling of arguments under -126 (three instructions per state update). Double: exp.
 RESCAN_HOST_DEVICE inline float decay_of(float step, float a) {
   const float x = step * (a * 1.4426950408889634f);
 #if defined(__CUDA_ARCH__)

@@ -51,9 +51,12 @@ __global__ void __launch_bounds__(Warps * 32)
   }
 }
 
-// The decoding step (L = 1, no packed sequences), with the arithmetic of the tile kernel on a
+// The decoding step (L = 1, no packed sequences), with the arithmetic of the block kernel on a
 // sequence of length 1 (decay = exp(Δ A), h = decay h0 + Δ B u, y = D u, then += C_n h_n for n in
-// order, then * scale and the gate), so stepping token by token follows the forward pass.
+// order, then * scale and the gate), so stepping token by token follows the forward pass to
+// rounding: the warp kernel that runs the forward pass of unpacked rows forms b̄ as (Δ u) B, this
+// step and the block kernel as (Δ B) u, and the warp kernel's last_state is composed through the
+// warp's scan, so the two agree within a few ulp, not to the bit (tested with a tolerance).
 //
 // A block takes tiles of Threads consecutive rows (row = b * dim + d, grid-stride over tiles);
 // thread t owns row tile_begin + t. Per tile:
@@ -65,7 +68,7 @@ __global__ void __launch_bounds__(Warps * 32)
 //      state is n-contiguous). A thread first loads h0, A, B, C of all its pairs, then computes
 //      and stores (checkpoint = h0, last_state = h): h0 is read before last_state, which may be
 //      the same memory, is written. C_n and h_n go to shared memory;
-//   3. thread t adds C_n h_n of its row to y, n in order (the same chain as the tile kernel).
+//   3. thread t adds C_n h_n of its row to y, n in order (the same chain as the forward kernels).
 // After the last chunk thread t scales, gates and writes its y. Many rows are in flight per SM
 // and a row's serial work is its chain of N multiply-adds.
 template <class T, int Threads, int Chunk>

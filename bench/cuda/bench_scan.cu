@@ -101,6 +101,12 @@ void cub_inclusive_sum_float(benchmark::State& state) {
 }
 BENCHMARK(cub_inclusive_sum_float)->Apply(one_row);
 
+// CUB on raw pointers with rescan's operator instead of cuda::std::plus: against
+// cub_inclusive_sum_float and rescan_inclusive_scan_float it says whether rescan's float scan trails InclusiveSum for its operator (CUB tunes by operator
+// type) or for its iterators (rescan loads and stores rows through thrust iterators).
+void cub_inclusive_scan_float_rescan_plus(benchmark::State& state) { cub_device_scan(state, 1.0f, rescan::plus{}); }
+BENCHMARK(cub_inclusive_scan_float_rescan_plus)->Apply(one_row);
+
 void cub_inclusive_scan_affine(benchmark::State& state) { cub_device_scan(state, pair{0.999f, 0.5f}, rescan::affine_compose{}); }
 BENCHMARK(cub_inclusive_scan_affine)->Apply(one_row);
 

@@ -16,8 +16,8 @@ from benchmark_json import load_benchmarks, selective_scan_roofline_us  # beside
 
 
 def scans(rows):
-    print("| n (2^k) | copy GB/s | rescan float scan GB/s (share of copy) | CUB float GB/s | rescan affine GB/s (share) | CUB affine GB/s |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| n (2^k) | copy GB/s | rescan float scan GB/s (share of copy) | CUB float GB/s | CUB float, rescan::plus GB/s | rescan affine GB/s (share) | CUB affine GB/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for k in range(16, 29, 2):
         n = 1 << k
         def gbs(name):
@@ -28,7 +28,9 @@ def scans(rows):
         mine_pair, cub_pair = gbs("rescan_inclusive_scan_affine"), gbs("cub_inclusive_scan_affine")
         if None in (copy, mine, cub, mine_pair, copy_pair, cub_pair):
             continue
-        print(f"| {k} | {copy:.0f} | {mine:.0f} ({mine / copy:.0%}) | {cub:.0f} | {mine_pair:.0f} ({mine_pair / copy_pair:.0%}) | {cub_pair:.0f} |")
+        cub_op = gbs("cub_inclusive_scan_float_rescan_plus")  # absent in runs 1-6
+        cub_op_text = f"{cub_op:.0f}" if cub_op else "-"
+        print(f"| {k} | {copy:.0f} | {mine:.0f} ({mine / copy:.0%}) | {cub:.0f} | {cub_op_text} | {mine_pair:.0f} ({mine_pair / copy_pair:.0%}) | {cub_pair:.0f} |")
 
 
 def selective_scan(rows):

@@ -114,17 +114,23 @@ void selective_scan_forward(benchmark::State& state) {
 }
 BENCHMARK(selective_scan_forward)->Apply(shapes);
 
-// The forward kernel alone: the call above without its host-side checks (A finite: a small copy
-// back and a stream synchronization, about 20 us on the H100), the time the roofline
-// compares with.
-void selective_scan_forward_no_checks(benchmark::State& state) {
+// A forward launcher of the CUDA backend's internals timed on the layer, without the call's
+// host-side checks (A finite: a small copy back and a stream synchronization, about 20 us on the
+// H100): launch(params, out, last_state, checkpoints, stream, name), as the launchers take them.
+template <class Launch>
+void time_forward_launch(benchmark::State& state, const char* name, const Launch& launch) {
   const layer l(state.range(0), state.range(1), state.range(2), state.range(3));
   const auto params = rescan::cuda_detail::make_params(rescan::detail::in_scan_order(l.arguments()));
   time_iterations(state, [&] {
-    rescan::cuda_detail::run_selective_scan_forward(params, l.sequence(l.out.data), false, l.states(l.last_state.data),
-                                                    strided_view<float, 4>{}, nullptr, "selective_scan_forward_no_checks");
+    launch(params, l.sequence(l.out.data), false, l.states(l.last_state.data), strided_view<float, 4>{}, nullptr, name);
   });
   report(state, l, 4 * l.sequence_bytes() + 2 * l.input_bytes());
+}
+
+// The forward kernel the library picks, alone: the time the roofline compares with.
+void selective_scan_forward_no_checks(benchmark::State& state) {
+  time_forward_launch(state, "selective_scan_forward_no_checks",
+                      [](const auto&... a) { rescan::cuda_detail::run_selective_scan_forward<float>(a...); });
 }
 BENCHMARK(selective_scan_forward_no_checks)->Apply(shapes);
 
@@ -132,14 +138,9 @@ BENCHMARK(selective_scan_forward_no_checks)->Apply(shapes);
 // L = 128, 8 up to 256, else 16): the measurement behind that choice.
 template <int Items>
 void selective_scan_forward_warp_items(benchmark::State& state) {
-  const layer l(state.range(0), state.range(1), state.range(2), state.range(3));
-  const auto params = rescan::cuda_detail::make_params(rescan::detail::in_scan_order(l.arguments()));
-  time_iterations(state, [&] {
-    rescan::cuda_detail::launch_warp_selective_scan_forward_items<float, Items>(
-        params, l.sequence(l.out.data), false, l.states(l.last_state.data), strided_view<float, 4>{}, nullptr,
-        "selective_scan_forward_warp_items");
+  time_forward_launch(state, "selective_scan_forward_warp_items", [](const auto&... a) {
+    rescan::cuda_detail::launch_warp_selective_scan_forward_items<float, Items>(a...);
   });
-  report(state, l, 4 * l.sequence_bytes() + 2 * l.input_bytes());
 }
 BENCHMARK(selective_scan_forward_warp_items<4>)->Apply(shapes);
 BENCHMARK(selective_scan_forward_warp_items<8>)->Apply(shapes);
@@ -148,14 +149,9 @@ BENCHMARK(selective_scan_forward_warp_items<16>)->Apply(shapes);
 // The same kernel work through the block-scan formulation (one block per row, a cub::BlockScan per
 // state and tile; what rows with packed sequences run), the alternative to the warp kernel.
 void selective_scan_forward_block_kernel(benchmark::State& state) {
-  const layer l(state.range(0), state.range(1), state.range(2), state.range(3));
-  const auto params = rescan::cuda_detail::make_params(rescan::detail::in_scan_order(l.arguments()));
-  time_iterations(state, [&] {
-    rescan::cuda_detail::launch_selective_scan_forward<float, false>(
-        params, l.sequence(l.out.data), false, l.states(l.last_state.data), strided_view<float, 4>{}, nullptr,
-        "selective_scan_forward_block_kernel");
+  time_forward_launch(state, "selective_scan_forward_block_kernel", [](const auto&... a) {
+    rescan::cuda_detail::launch_selective_scan_forward<float, false>(a...);
   });
-  report(state, l, 4 * l.sequence_bytes() + 2 * l.input_bytes());
 }
 BENCHMARK(selective_scan_forward_block_kernel)->Apply(shapes);
 

@@ -287,14 +287,23 @@ V vector_exp(V x) {
 // x = k + f with |f| <= 1/2, 2^f by a polynomial, scaled by 2^k. Kernels that can fold log2(e)
 // into a constant they multiply by anyway (the selective scan's A) save three operations per
 // vector; the price is the rounding of that product, a relative error of |x| * 4e-8 in the result.
-//
-// With AVX-512: k = round(x) and f = x - k come from two independent instructions (vrndscale,
+// This is the form through the shared range reduction (x clamped first); vector_exp2 below.
+template <class T, class V>
+V vector_exp2_by_reduction(V x) {
+  using c = exp_constants<T>;
+  // 2^(1 - bias) is the smallest normal number exactly (c::lowest * log2 e rounds to either side of it)
+  return exp_by_reduction<T>(x, T(1 - c::exponent_bias), T(c::highest * c::log2e), [](const V& v) {
+    const V k = round_to_integer<T>(v);
+    return exp_reduction<T, V>{k, exp2_polynomial<T>(v - k)};
+  });
+}
+
+// 2^x. With AVX-512: k = round(x) and f = x - k come from two independent instructions (vrndscale,
 // vreduce), and vreduce gives f = 0 for ±inf, so vscalef(2^0, ±inf) is inf or 0 with no clamp of x
-// (NaN stays NaN): the same bits as the clamped form for every x, two instructions fewer and one
-// less step of latency.
+// (NaN stays NaN): the same bits as vector_exp2_by_reduction for every x, two instructions fewer
+// and one less step of latency. Elsewhere vector_exp2_by_reduction.
 template <class T, class V>
 V vector_exp2(V x) {
-  using c = exp_constants<T>;
 #if RESCAN_HAS_VECTOR_EXTENSIONS && defined(__AVX512F__) && defined(__AVX512DQ__)
   if constexpr (sizeof(V) == 64) {
     constexpr int mode = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
@@ -313,11 +322,7 @@ V vector_exp2(V x) {
     }
   }
 #endif
-  // 2^(1 - bias) is the smallest normal number exactly (c::lowest * log2 e rounds to either side of it)
-  return exp_by_reduction<T>(x, T(1 - c::exponent_bias), T(c::highest * c::log2e), [](const V& v) {
-    const V k = round_to_integer<T>(v);
-    return exp_reduction<T, V>{k, exp2_polynomial<T>(v - k)};
-  });
+  return vector_exp2_by_reduction<T>(x);
 }
 
 // 1 / x, for x >= 1 (where the kernels divide): with AVX-512, the 14-bit

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "rescan/core/view.hpp"
+#include "rescan/cpu/detail/radix_inversions.hpp"
 #include "rescan/cpu/detail/rank_sort.hpp"
 #include "rescan/cpu/parallel.hpp"
 #include "rescan/rank/detail/group_offsets.hpp"
@@ -93,13 +94,22 @@ kendall_counts count_kendall_sorted(const cpu_team& team, const strided_view<con
   std::int64_t unused_distinct = 0;
   add_tie_runs(n, [&](index_t i) { return pairs[2 * i] == pairs[2 * i - 2] && pairs[2 * i + 1] == pairs[2 * i - 1]; },
                counts.ties_xy, unused_triples, unused_distinct);
-  // 2. In that order, the pairs are discordant where y's key decreases: count the inversions while
-  //    merge-sorting y's keys, whose runs then give y's ties.
+  // 2. In that order, the pairs are discordant where y's key decreases: count the inversions of
+  //    y's keys and their runs of ties, by radix partitions where AVX-512 is there, else while
+  //    merge-sorting them.
   std::uint64_t* y_keys = scratch.other.data();
   for (index_t i = 0; i < n; ++i) y_keys[i] = pairs[2 * i + 1];
+#if RESCAN_HAS_RADIX_INVERSIONS
+  const key_order_counts y_order = count_inversions_by_radix(team, n, y_keys, y_keys + n);
+  counts.discordant = y_order.inversions;
+  counts.ties_y = y_order.tie_pairs;
+  counts.tie_triples_y = double(y_order.tie_triples);
+  counts.distinct_y = y_order.distinct;
+#else
   counts.discordant = sort_counting_inversions(team, n, y_keys, y_keys + n);
   add_tie_runs(n, [&](index_t i) { return y_keys[i] == y_keys[i - 1]; }, counts.ties_y, counts.tie_triples_y,
                counts.distinct_y);
+#endif
   counts.concordant = total_pairs(n) - counts.ties_x - counts.ties_y + counts.ties_xy - counts.discordant;
   return counts;
 }

@@ -1,11 +1,15 @@
-// The CPU Kendall kernels' counting of one sequence of 64-bit keys: its inversions and its runs of
-// equal keys, by the radix partitions (cpu/detail/radix_inversions.hpp, built where AVX-512 is)
-// and by the merge sort (cpu/detail/rank_sort.hpp, every target), each against a plain loop over
-// all pairs, on keys chosen to reach every branch: lengths around the vector width and the direct
-// count's limit, keys that differ only in their lowest or highest bit, one key far from the rest,
-// long runs of ties, and sequences long enough to be split over a team.
+// The CPU Kendall kernels' building blocks against plain oracles:
+// - the count of one sequence of 64-bit keys (its inversions and its runs of equal keys) by the
+//   radix partitions (cpu/detail/radix_inversions.hpp, built where AVX-512 is) and by the merge
+//   sort (cpu/detail/rank_sort.hpp, every target), against a loop over all pairs, on keys chosen to
+//   reach every branch: lengths around the vector width and the direct count's limit, keys that
+//   differ only in their lowest or highest bit, one key far from the rest, long runs of ties, and
+//   sequences long enough to be split over a team;
+// - the sort of short ranges of key pairs (cpu/detail/short_pair_sort.hpp), against
+//   std::stable_sort, with ties in either key.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -44,8 +48,10 @@ key_counts count_by_merge_sort(const detail::cpu_team& team, std::vector<std::ui
   const auto n = static_cast<index_t>(keys.size());
   std::vector<std::uint64_t> scratch(keys.size());
   counts.inversions = detail::sort_counting_inversions(team, n, keys.data(), scratch.data());
-  detail::add_tie_runs(n, [&](index_t i) { return keys[i] == keys[i - 1]; }, counts.tie_pairs, counts.tie_triples,
-                       counts.distinct);
+  const detail::tie_runs runs = detail::runs_of_sorted(keys.data(), n);
+  counts.tie_pairs = runs.pairs;
+  counts.tie_triples = runs.triples;
+  counts.distinct = runs.distinct;
   return counts;
 }
 
@@ -116,6 +122,35 @@ TEST_CASE("inversions and ties of a long key sequence: the same counts on one, t
     for (int threads : {1, 2, 3}) check_same(count_by_radix({threads, false}, keys), expected);
 #endif
   }
+}
+
+template <bool OnSecond>
+void check_short_sorts(std::mt19937_64& random) {
+  for (index_t n = 0; n <= 24; ++n) {
+    for (int trial = 0; trial < 50; ++trial) {
+      std::vector<detail::key_pair> pairs(static_cast<std::size_t>(n));
+      const std::uint64_t spread = trial % 2 == 0 ? 3 : ~std::uint64_t(0);  // many ties, or almost none
+      for (auto& pair : pairs) pair = {OnSecond ? 9 : random() % spread, random() % spread};
+      std::vector<std::uint64_t> words(2 * pairs.size()), sorted(words.size());
+      for (index_t i = 0; i < n; ++i) detail::store_pair(words.data(), i, pairs[static_cast<std::size_t>(i)]);
+      std::stable_sort(pairs.begin(), pairs.end(), detail::pair_less<OnSecond>);
+      detail::sort_short_pairs<OnSecond>(words.data(), n, sorted.data());
+      INFO("n " << n << ", trial " << trial << (OnSecond ? ", by second" : ""));
+      for (index_t i = 0; i < n; ++i) {
+        const detail::key_pair got = detail::load_pair(sorted.data(), i), expected = pairs[static_cast<std::size_t>(i)];
+        CHECK(got.first == expected.first);
+        CHECK(got.second == expected.second);
+      }
+      detail::insertion_sort_pairs<OnSecond>(words.data(), n, words.data());  // in place
+      CHECK(words == sorted);
+    }
+  }
+}
+
+TEST_CASE("short ranges of key pairs: ranked in registers or insertion-sorted, as std::stable_sort orders them") {
+  std::mt19937_64 random(3);
+  check_short_sorts<false>(random);
+  check_short_sorts<true>(random);
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 // CPU backend of the ranking metrics (rank/dispatch.hpp contract).
 //   Kendall, one long pair (Knight's algorithm): x and y become order-preserving 64-bit keys; an
-//   MSD radix sort orders the (x, y) pairs, whose runs give the ties in x and the joint ties; a
-//   branch-free bottom-up merge sort of the y keys in that order counts the discordant pairs (the
-//   inversions), and its sorted output gives the ties in y. O(n log n); the sort's first level and
-//   every merge pass are split over the team.
+//   MSD radix sort orders the (x, y) pairs, whose runs give the ties in x and the joint ties; the
+//   inversions of the y keys in that order are the discordant pairs. Binary radix partitions count
+//   them and y's ties where AVX-512 is there (radix_inversions.hpp), a branch-free bottom-up merge
+//   sort elsewhere (its sorted output gives y's ties). O(n log n); the sort's first level, the
+//   partitions of long segments and every merge pass are split over the team.
 //   Batched: groups in parallel, each on one thread: groups of up to kendall_quadratic_max elements
 //   count their pairs directly (O(n^2) in local arrays, no sorting), longer ones take the sort
 //   path in per-thread scratch allocated once per call.
@@ -17,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <vector>
 
@@ -44,32 +46,55 @@ bool is_nan_value(T value) {
 }
 
 // Scratch of the sort path for groups of up to `capacity` elements: two arrays of 2 * capacity
-// words (key pairs, then single keys).
+// words (key pairs, then single keys), left uninitialized (every use writes before it reads).
 struct kendall_sort_scratch {
-  std::vector<std::uint64_t> pairs, other;
+  std::unique_ptr<std::uint64_t[]> pairs, other;
+  index_t capacity = 0;
 
-  explicit kendall_sort_scratch(index_t capacity = 0) { reserve(capacity); }
-  void reserve(index_t capacity) {
-    const auto size = 2 * static_cast<std::size_t>(capacity);
-    if (pairs.size() >= size) return;
-    pairs.resize(size);
-    other.resize(size);
+  explicit kendall_sort_scratch(index_t elements = 0) { reserve(elements); }
+  void reserve(index_t elements) {
+    if (elements <= capacity) return;
+    const auto words = 2 * static_cast<std::size_t>(elements);
+    pairs.reset(new std::uint64_t[words]);
+    other.reset(new std::uint64_t[words]);
+    capacity = elements;
   }
 };
 
-// Adds the runs of equal values of a sorted sequence (value(i) for i in [0, n)) to pairs, triples
-// and distinct counts.
-template <class Same>
-void add_tie_runs(index_t n, const Same& same_as_previous, std::int64_t& pairs, double& triples, std::int64_t& distinct) {
+// The runs of equal values of a sorted sequence, met one element at a time: tied pairs, C(length,
+// 3) summed over the runs, distinct values.
+struct tie_runs {
+  std::int64_t pairs = 0, distinct = 0;
+  double triples = 0;
   index_t start = 0;
-  for (index_t i = 1; i <= n; ++i) {
-    if (i < n && same_as_previous(i)) continue;
-    const auto length = static_cast<std::int64_t>(i - start);
-    pairs += length * (length - 1) / 2;
-    triples += double(length) * double(length - 1) * double(length - 2) / 6;
-    ++distinct;
-    start = i;
+
+  // Element i > 0: a new value unless it equals element i - 1.
+  void next(index_t i, bool same_as_previous) {
+    if (!same_as_previous) end_run(i);
   }
+  // After all n elements.
+  void finish(index_t n) {
+    if (n > start) end_run(n);
+  }
+
+ private:
+  void end_run(index_t end) {
+    const auto length = static_cast<std::int64_t>(end - start);
+    if (length > 1) {  // a division skipped for each value without ties
+      pairs += length * (length - 1) / 2;
+      triples += double(length) * double(length - 1) * double(length - 2) / 6;
+    }
+    ++distinct;
+    start = end;
+  }
+};
+
+// The runs of the sorted keys[0, n).
+inline tie_runs runs_of_sorted(const std::uint64_t* keys, index_t n) {
+  tie_runs runs;
+  for (index_t i = 1; i < n; ++i) runs.next(i, keys[i] == keys[i - 1]);
+  runs.finish(n);
+  return runs;
 }
 
 // The counts of one pair of vectors by sorting (see the top of this file). The views must hold no NaN.
@@ -78,27 +103,37 @@ kendall_counts count_kendall_sorted(const cpu_team& team, const strided_view<con
                                     const strided_view<const Y, 1>& y, kendall_sort_scratch& scratch) {
   const index_t n = x.extent(0);
   scratch.reserve(n);
-  std::uint64_t* pairs = scratch.pairs.data();
+  std::uint64_t* pairs = scratch.pairs.get();
   kendall_counts counts;
   counts.n = n;
   // 1. (key of x, key of y) pairs sorted: ties in x and joint ties are runs.
   const int parts = static_cast<int>(std::max<index_t>(1, std::min<index_t>(team.threads, n / 65536)));
   parallel_for(team.with_threads(parts), parts, [&](index_t t) {
-    for (index_t i = part_begin(n, parts, int(t)); i < part_begin(n, parts, int(t) + 1); ++i)
+    const index_range part = part_range(n, parts, t);
+    for (index_t i = part.begin; i < part.end; ++i)
       store_pair(pairs, i, {std::uint64_t(rank_key(x(i))), std::uint64_t(rank_key(y(i)))});
   });
-  msd_sort_pairs(team, n, pairs, scratch.other.data());
-  add_tie_runs(n, [&](index_t i) { return pairs[2 * i] == pairs[2 * i - 2]; }, counts.ties_x, counts.tie_triples_x,
-               counts.distinct_x);
-  double unused_triples = 0;
-  std::int64_t unused_distinct = 0;
-  add_tie_runs(n, [&](index_t i) { return pairs[2 * i] == pairs[2 * i - 2] && pairs[2 * i + 1] == pairs[2 * i - 1]; },
-               counts.ties_xy, unused_triples, unused_distinct);
-  // 2. In that order, the pairs are discordant where y's key decreases: count the inversions of
+  msd_sort_pairs(team, n, pairs, scratch.other.get());
+  // 2. One pass over them: the runs of x and of (x, y), and y's keys in this order.
+  std::uint64_t* y_keys = scratch.other.get();
+  tie_runs x_runs, xy_runs;
+  for (index_t i = 0; i < n; ++i) {
+    if (i > 0) {
+      const bool same_x = pairs[2 * i] == pairs[2 * i - 2];
+      x_runs.next(i, same_x);
+      xy_runs.next(i, same_x && pairs[2 * i + 1] == pairs[2 * i - 1]);
+    }
+    y_keys[i] = pairs[2 * i + 1];
+  }
+  x_runs.finish(n);
+  xy_runs.finish(n);
+  counts.ties_x = x_runs.pairs;
+  counts.tie_triples_x = x_runs.triples;
+  counts.distinct_x = x_runs.distinct;
+  counts.ties_xy = xy_runs.pairs;
+  // 3. In that order, the pairs are discordant where y's key decreases: count the inversions of
   //    y's keys and their runs of ties, by radix partitions where AVX-512 is there, else while
   //    merge-sorting them.
-  std::uint64_t* y_keys = scratch.other.data();
-  for (index_t i = 0; i < n; ++i) y_keys[i] = pairs[2 * i + 1];
 #if RESCAN_HAS_RADIX_INVERSIONS
   const key_order_counts y_order = count_inversions_by_radix(team, n, y_keys, y_keys + n);
   counts.discordant = y_order.inversions;
@@ -107,8 +142,10 @@ kendall_counts count_kendall_sorted(const cpu_team& team, const strided_view<con
   counts.distinct_y = y_order.distinct;
 #else
   counts.discordant = sort_counting_inversions(team, n, y_keys, y_keys + n);
-  add_tie_runs(n, [&](index_t i) { return y_keys[i] == y_keys[i - 1]; }, counts.ties_y, counts.tie_triples_y,
-               counts.distinct_y);
+  const tie_runs y_runs = runs_of_sorted(y_keys, n);
+  counts.ties_y = y_runs.pairs;
+  counts.tie_triples_y = y_runs.triples;
+  counts.distinct_y = y_runs.distinct;
 #endif
   counts.concordant = total_pairs(n) - counts.ties_x - counts.ties_y + counts.ties_xy - counts.discordant;
   return counts;
@@ -369,9 +406,9 @@ struct rank_kernels<cpu_t> {
   static void for_each_group(const cpu_t& backend, index_t groups, index_t longest, const strided_view<R, 1>& tau,
                              kendall_variant variant, const GroupViews& group_views) {
     const cpu_team team = team_of(backend);
-    using scratch_t = kendall_sort_scratch;
     const index_t capacity = longest > kendall_quadratic_max ? longest : 0;
-    std::vector<scratch_t> scratch(static_cast<std::size_t>(std::min<index_t>(team.threads, groups)), scratch_t(capacity));
+    std::vector<kendall_sort_scratch> scratch(static_cast<std::size_t>(std::min<index_t>(team.threads, groups)));
+    for (kendall_sort_scratch& each : scratch) each.reserve(capacity);
     parallel_for(team, groups, [&](index_t group, int thread) {
       const auto views = group_views(group);
       tau(group) = R(group_tau(views.first, views.second, variant, scratch[thread]));

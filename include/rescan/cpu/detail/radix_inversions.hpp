@@ -212,17 +212,18 @@ inline void split_on_team(const cpu_team& team, int parts, const key_segment& se
   const index_t n = segment.size;
   std::vector<index_t> set_before(static_cast<std::size_t>(parts) + 1, 0);
   parallel_for(team, parts, [&](index_t t) {
-    const index_t begin = part_begin(n, parts, int(t));
-    set_before[static_cast<std::size_t>(t) + 1] = count_with_bit(segment.keys + begin, part_begin(n, parts, int(t) + 1) - begin, bit);
+    const index_range part = part_range(n, parts, t);
+    set_before[static_cast<std::size_t>(t) + 1] = count_with_bit(segment.keys + part.begin, part.end - part.begin, bit);
   });
   for (int t = 0; t < parts; ++t) set_before[static_cast<std::size_t>(t) + 1] += set_before[static_cast<std::size_t>(t)];
   const index_t clear_total = n - set_before.back();
   std::vector<bit_partition> found(static_cast<std::size_t>(parts));
   parallel_for(team, parts, [&](index_t t) {
-    const index_t begin = part_begin(n, parts, int(t)), set = set_before[static_cast<std::size_t>(t)];
-    found[static_cast<std::size_t>(t)] =
-        partition_on_bit(segment.keys + begin, part_begin(n, parts, int(t) + 1) - begin, bit,
-                         segment.scratch + (begin - set), segment.scratch + clear_total + set);
+    const index_range part = part_range(n, parts, t);
+    const index_t set = set_before[static_cast<std::size_t>(t)];
+    found[static_cast<std::size_t>(t)] = partition_on_bit(segment.keys + part.begin, part.end - part.begin, bit,
+                                                          segment.scratch + (part.begin - set),
+                                                          segment.scratch + clear_total + set);
   });
   bit_partition total;
   for (int t = 0; t < parts; ++t) {
@@ -266,9 +267,9 @@ inline key_order_counts count_inversions_by_radix(const cpu_team& team, index_t 
                 counts);
   std::vector<key_order_counts> found(static_cast<std::size_t>(parts));
   parallel_for(split_team, parts, [&](index_t t) {
-    const index_t lo = part_begin(n, parts, int(t)), hi = part_begin(n, parts, int(t) + 1);
+    const index_range part = part_range(n, parts, t);
     for (const key_segment& segment : pending) {
-      if (segment.position >= lo && segment.position < hi)
+      if (segment.position >= part.begin && segment.position < part.end)
         count_segment(segment.keys, segment.scratch, segment.size, segment.varying, found[static_cast<std::size_t>(t)]);
     }
   });

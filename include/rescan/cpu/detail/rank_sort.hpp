@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "rescan/core/view.hpp"
+#include "rescan/cpu/detail/short_pair_sort.hpp"
 #include "rescan/cpu/parallel.hpp"
 
 namespace rescan::detail {
@@ -41,38 +42,17 @@ rank_key_t<T> rank_key(T value) {
 
 inline constexpr int radix_bits = 11;
 inline constexpr std::size_t radix_buckets = std::size_t(1) << radix_bits;
-inline constexpr index_t insertion_max = 24;
+inline constexpr index_t short_range_max = 24;
 
 // [begin, end) of part t of n items split into `parts` contiguous parts.
 inline index_t part_begin(index_t n, int parts, int t) { return index_t(n * t / parts); }
-
-// Pairs of keys stored interleaved in a plain array of 64-bit words (element i at [2i], [2i + 1]),
-// so the same storage serves later as two arrays of single keys. Ordered by (first, second).
-struct key_pair {
-  std::uint64_t first;
-  std::uint64_t second;
+struct index_range {
+  index_t begin, end;
 };
-inline key_pair load_pair(const std::uint64_t* words, index_t i) { return {words[2 * i], words[2 * i + 1]}; }
-inline void store_pair(std::uint64_t* words, index_t i, const key_pair& value) {
-  words[2 * i] = value.first;
-  words[2 * i + 1] = value.second;
-}
-
-template <bool OnSecond>
-void insertion_sort_pairs(std::uint64_t* data, index_t n) {
-  const auto less = [](const key_pair& a, const key_pair& b) {
-    if constexpr (OnSecond) {
-      return a.second < b.second;
-    } else {
-      return a.first < b.first || (a.first == b.first && a.second < b.second);
-    }
-  };
-  for (index_t i = 1; i < n; ++i) {
-    const key_pair value = load_pair(data, i);
-    index_t j = i;
-    for (; j > 0 && less(value, load_pair(data, j - 1)); --j) store_pair(data, j, load_pair(data, j - 1));
-    store_pair(data, j, value);
-  }
+// (Loops run over a range held in locals: stores through 64-bit key pointers may alias n, which
+// would make the compiler divide again on every iteration.)
+inline index_range part_range(index_t n, int parts, index_t t) {
+  return {part_begin(n, parts, int(t)), part_begin(n, parts, int(t) + 1)};
 }
 
 // The digit of a key at a level: the radix_bits (or fewer) bits below the highest bit where the
@@ -100,13 +80,28 @@ struct radix_digit {
 // ends in data. Each level skips the bits every key of the range shares (found from its min and
 // max) and splits on the next radix_bits, so keys from a continuous distribution are in order
 // after about two levels whatever their scale; a range whose first keys are all equal (a tie in x)
-// goes on with the second keys. Short ranges are insertion-sorted. Equal pairs are identical, so
+// goes on with the second keys. Short ranges are sorted directly (short_pair_sort.hpp). Equal pairs are identical, so
 // the result does not depend on how ranges are shared between threads. `counts` holds one
 // histogram (radix_buckets entries) per recursion level.
 template <bool OnSecond = false>
+void msd_sort_range(std::uint64_t* data, std::uint64_t* tmp, index_t n, index_t* counts);
+
+// Bucket [begin, begin + size) of a level, scattered into tmp, sorted into data (short buckets in
+// one step, longer ones copied back and split further while still in cache).
+template <bool OnSecond = false>
+void sort_bucket(std::uint64_t* data, std::uint64_t* tmp, index_t begin, index_t size, index_t* counts) {
+  if (size <= short_range_max) {
+    sort_short_pairs<OnSecond>(tmp + 2 * begin, size, data + 2 * begin);
+    return;
+  }
+  std::copy(tmp + 2 * begin, tmp + 2 * (begin + size), data + 2 * begin);
+  msd_sort_range<OnSecond>(data + 2 * begin, tmp + 2 * begin, size, counts);
+}
+
+template <bool OnSecond>
 void msd_sort_range(std::uint64_t* data, std::uint64_t* tmp, index_t n, index_t* counts) {
-  if (n <= insertion_max) {
-    insertion_sort_pairs<OnSecond>(data, n);
+  if (n <= short_range_max) {
+    insertion_sort_pairs<OnSecond>(data, n, data);
     return;
   }
   constexpr int word = OnSecond ? 1 : 0;
@@ -131,12 +126,10 @@ void msd_sort_range(std::uint64_t* data, std::uint64_t* tmp, index_t n, index_t*
     running += count;
   }
   for (index_t i = 0; i < n; ++i) store_pair(tmp, ends[digit(data[2 * i + word])]++, load_pair(data, i));
-  // ends[b] is now the end of bucket b (and the start of bucket b + 1). Each bucket is copied back
-  // just before it is sorted, so it is still in cache for its own levels.
+  // ends[b] is now the end of bucket b (and the start of bucket b + 1).
   for (std::size_t b = 0; b < used; ++b) {
-    const index_t begin = b == 0 ? 0 : ends[b - 1], size = ends[b] - begin;
-    std::copy(tmp + 2 * begin, tmp + 2 * (begin + size), data + 2 * begin);
-    if (size > 1) msd_sort_range<OnSecond>(data + 2 * begin, tmp + 2 * begin, size, counts + radix_buckets);
+    const index_t begin = b == 0 ? 0 : ends[b - 1];
+    sort_bucket<OnSecond>(data, tmp, begin, ends[b] - begin, counts + radix_buckets);
   }
 }
 
@@ -154,8 +147,9 @@ inline void msd_sort_pairs(const cpu_team& team, index_t n, std::uint64_t* data,
   const cpu_team sort_team = team.with_threads(parts);
   std::vector<std::uint64_t> lows(static_cast<std::size_t>(parts)), highs(static_cast<std::size_t>(parts));
   parallel_for(sort_team, parts, [&](index_t t) {
+    const index_range part = part_range(n, parts, t);
     std::uint64_t low = ~std::uint64_t(0), high = 0;
-    for (index_t i = part_begin(n, parts, int(t)); i < part_begin(n, parts, int(t) + 1); ++i) {
+    for (index_t i = part.begin; i < part.end; ++i) {
       low = std::min(low, data[2 * i]);
       high = std::max(high, data[2 * i]);
     }
@@ -172,8 +166,9 @@ inline void msd_sort_pairs(const cpu_team& team, index_t n, std::uint64_t* data,
   const std::size_t used = digit.buckets();
   std::vector<index_t> offsets(static_cast<std::size_t>(parts) * used, 0), starts(used + 1, 0);
   parallel_for(sort_team, parts, [&](index_t t) {
+    const index_range part = part_range(n, parts, t);
     index_t* h = offsets.data() + static_cast<std::size_t>(t) * used;
-    for (index_t i = part_begin(n, parts, int(t)); i < part_begin(n, parts, int(t) + 1); ++i) ++h[digit(data[2 * i])];
+    for (index_t i = part.begin; i < part.end; ++i) ++h[digit(data[2 * i])];
   });
   index_t running = 0;
   for (std::size_t b = 0; b < used; ++b) {  // bucket-major, then part: the scatter is stable
@@ -187,18 +182,17 @@ inline void msd_sort_pairs(const cpu_team& team, index_t n, std::uint64_t* data,
   }
   starts[used] = n;
   parallel_for(sort_team, parts, [&](index_t t) {
+    const index_range part = part_range(n, parts, t);
     index_t* offset = offsets.data() + static_cast<std::size_t>(t) * used;
-    for (index_t i = part_begin(n, parts, int(t)); i < part_begin(n, parts, int(t) + 1); ++i)
+    for (index_t i = part.begin; i < part.end; ++i)
       store_pair(tmp, offset[digit(data[2 * i])]++, load_pair(data, i));
   });
   parallel_for(sort_team, parts, [&](index_t t) {
-    const index_t lo = part_begin(n, parts, int(t)), hi = part_begin(n, parts, int(t) + 1);
+    const index_range part = part_range(n, parts, t);
     index_t* counts = level_counts.data() + static_cast<std::size_t>(t) * msd_levels * radix_buckets;
     for (std::size_t b = 0; b < used; ++b) {
       const index_t begin = starts[b], size = starts[b + 1] - begin;
-      if (begin < lo || begin >= hi) continue;
-      std::copy(tmp + 2 * begin, tmp + 2 * (begin + size), data + 2 * begin);
-      if (size > 1) msd_sort_range(data + 2 * begin, tmp + 2 * begin, size, counts);
+      if (begin >= part.begin && begin < part.end) sort_bucket(data, tmp, begin, size, counts);
     }
   });
 }
@@ -299,10 +293,11 @@ inline constexpr index_t inversion_block = 8;
 // tile stream through memory.
 inline constexpr index_t inversion_tile = index_t(1) << 16;
 
-// One merge pass of width `width` over [lo, hi) of the output (runs start at multiples of 2 * width
+// One merge pass of width `width` over outputs [lo, hi) (runs start at multiples of 2 * width
 // from 0; [lo, hi) may cut runs anywhere): from -> to, returns the inversions met.
 template <class V>
-std::int64_t merge_pass(const V* from, V* to, index_t n, index_t width, index_t lo, index_t hi) {
+std::int64_t merge_pass(const V* from, V* to, index_t n, index_t width, index_range outputs) {
+  const index_t lo = outputs.begin, hi = outputs.end;
   std::int64_t count = 0;
   for (index_t start = lo / (2 * width) * (2 * width); start < hi; start += 2 * width) {
     const index_t nl = std::min(width, n - start), nr = std::max<index_t>(0, std::min(width, n - start - width));
@@ -330,7 +325,7 @@ std::int64_t sort_tile_counting_inversions(index_t n, V* values, V* other) {
   V* from = values;
   V* to = other;
   for (index_t width = inversion_block; width < n; width *= 2) {
-    count += merge_pass(from, to, n, width, 0, n);
+    count += merge_pass(from, to, n, width, {0, n});
     std::swap(from, to);
   }
   if (from != values) std::copy(from, from + n, values);
@@ -356,7 +351,7 @@ std::int64_t sort_counting_inversions(const cpu_team& team, index_t n, V* values
   for (index_t width = inversion_tile; width < n; width *= 2) {
     parallel_for(merge_team, parts, [&](index_t t) {
       found[static_cast<std::size_t>(t)] +=
-          merge_pass(from, to, n, width, part_begin(n, parts, int(t)), part_begin(n, parts, int(t) + 1));
+          merge_pass(from, to, n, width, part_range(n, parts, t));
     });
     std::swap(from, to);
   }

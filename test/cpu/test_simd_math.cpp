@@ -131,4 +131,29 @@ TEST_CASE("AVX-512 exp2 without the clamp gives the clamped form's bits") {
 }
 #endif
 
+template <class T>
+void check_load_first() {
+  using lanes = math_lanes<T>;
+  constexpr int W = lanes::width;
+  // The values sit at the end of a heap block of their own, so that a read past them is a heap
+  // overflow (caught in the sanitizer build).
+  for (int count = 0; count < W; ++count) {
+    std::vector<T> values(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i) values[static_cast<std::size_t>(i)] = T(i + 1) / T(3);
+    std::vector<T> lanes_out(W, T(-1));
+    lanes::store(lanes_out.data(), lanes::load_first(values.data(), count));
+    INFO("width " << W << ", count " << count);
+    for (int i = 0; i < W; ++i) CHECK(lanes_out[static_cast<std::size_t>(i)] == (i < count ? T(i + 1) / T(3) : T(0)));
+  }
+  std::vector<T> forward(W), backward(W);
+  for (int i = 0; i < W; ++i) forward[static_cast<std::size_t>(i)] = T(i) - T(0.5);
+  lanes::store(backward.data(), lanes::reversed(lanes::load(forward.data())));
+  for (int i = 0; i < W; ++i) CHECK(backward[static_cast<std::size_t>(i)] == forward[static_cast<std::size_t>(W - 1 - i)]);
+}
+
+TEST_CASE("load_first: the first lanes from memory, zeros after them; reversed: the lanes in reverse order") {
+  check_load_first<float>();
+  check_load_first<double>();
+}
+
 }  // namespace rescan::testing

@@ -88,18 +88,28 @@ inline index_t selective_scan_scratch_size(index_t Np, int width) {
   return 8 * selective_scan_block + 3 * selective_scan_block * width + (2 * selective_scan_block + 1) * Np;
 }
 
-// x[t0 .. t0 + n) into out. Strides 1 and -1 (a reverse scan of contiguous rows) have loops of
-// their own, which the compiler vectorizes.
+// x[t0 .. t0 + n) into out, then zeros up to a whole number of vectors. Contiguous rows, forward
+// (stride 1) or reversed (stride -1, the reverse branch of a bidirectional scan), are copied a
+// whole vector at a time: the block is read back as vectors right after, and a vector load that
+// spans several narrower stores (the compiler's own copy loop stored 32 bytes at a time) cannot
+// take their data and waits for them to reach the cache.
 template <class T>
-void gather(const strided_view<const T, 1>& x, index_t t0, index_t n, T* out) {
+void gather_padded(const strided_view<const T, 1>& x, index_t t0, index_t n, T* out) {
+  using lanes = math_lanes<T>;
+  constexpr index_t W = lanes::width;
   const T* first = x.data() + t0 * x.stride(0);
+  const index_t whole = n - n % W;
+  index_t i = 0;
   if (x.stride(0) == 1) {
-    for (index_t i = 0; i < n; ++i) out[i] = first[i];  // short: a loop beats a call to memmove
-  } else if (x.stride(0) == -1) {
-    for (index_t i = 0; i < n; ++i) out[i] = first[-i];
-  } else {
-    for (index_t i = 0; i < n; ++i) out[i] = first[i * x.stride(0)];
+    for (; i < whole; i += W) lanes::store(out + i, lanes::load(first + i));
+    if (whole < n) lanes::store(out + whole, lanes::load_first(first + whole, int(n - whole)));
+    return;
   }
+  if (x.stride(0) == -1) {
+    for (; i < whole; i += W) lanes::store(out + i, lanes::reversed(lanes::load(first - i - (W - 1))));
+  }
+  for (; i < n; ++i) out[i] = first[i * x.stride(0)];
+  for (; i < (n + W - 1) / W * W; ++i) out[i] = T(0);
 }
 
 // out[t0 .. t0 + n) := values (or += values when accumulating).
@@ -166,9 +176,8 @@ struct selective_scan_row_kernel {
     T* slope = softplus_slope();
     T* u = u_block();
     T* du = delta_u();
-    gather(row.delta, t0, n, dt);
-    gather(row.u, t0, n, u);
-    for (index_t i = n; i < ((n + W - 1) / W) * W; ++i) dt[i] = u[i] = T(0);
+    gather_padded(row.delta, t0, n, dt);
+    gather_padded(row.u, t0, n, u);
     for (index_t i = 0; i < n; i += W) {
       const V raw = lanes::load(dt + i) + row.bias;
       if (row.softplus) {
@@ -263,8 +272,7 @@ struct selective_scan_row_kernel {
   void load_gate(index_t t0, index_t n) const {
     T* z = z_block();
     T* sigmoid = gate_sigmoid();
-    gather(row.z, t0, n, z);
-    for (index_t i = n; i < ((n + W - 1) / W) * W; ++i) z[i] = T(0);
+    gather_padded(row.z, t0, n, z);
     for (index_t i = 0; i < n; i += W) lanes::store(sigmoid + i, vector_sigmoid<T>(lanes::load(z + i)));
   }
 
@@ -367,8 +375,7 @@ struct selective_scan_row_kernel {
         T* gy = dout_block();
         T* y = y_block();
         const T* u = u_block();
-        gather(dout, t0, n, gy);
-        for (index_t i = n; i < ((n + W - 1) / W) * W; ++i) gy[i] = T(0);
+        gather_padded(dout, t0, n, gy);
         if (has_z) {
           load_gate(t0, n);
           for (index_t i = 0; i < n; i += W) {

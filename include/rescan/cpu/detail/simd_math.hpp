@@ -39,6 +39,37 @@ struct math_lanes {
   static vector load(const T* p) { return *p; }
   static void store(T* p, const vector& v) { *p = v; }
 #endif
+  // p[0, count) in the first lanes (count < width), zeros in the others; nothing past p + count
+  // is read. With AVX-512 one masked load, so that the vector comes whole from memory rather than
+  // from a chain of narrower stores that a later load could not take its data from.
+  static vector load_first(const T* p, int count) {
+#if RESCAN_HAS_VECTOR_EXTENSIONS
+#if defined(__AVX512F__)
+    if constexpr (sizeof(vector) == 64 && std::is_same_v<T, float>) {
+      return reinterpret_cast<vector>(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), p));
+    } else if constexpr (sizeof(vector) == 64 && std::is_same_v<T, double>) {
+      return reinterpret_cast<vector>(_mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << count) - 1), p));
+    }
+#endif
+    vector v{};
+    for (int i = 0; i < count; ++i) v[i] = p[i];
+    return v;
+#else
+    (void)p;
+    (void)count;
+    return T(0);
+#endif
+  }
+
+  // The lanes in reverse order.
+  static vector reversed(const vector& v) {
+#if RESCAN_HAS_VECTOR_EXTENSIONS
+    return reversed(v, std::make_integer_sequence<int, width>{});
+#else
+    return v;
+#endif
+  }
+
   // Every lane := x (not `vector{} + x`, which the compiler must compute as 0 + x for x = -0).
   static vector broadcast(T x) { return splat(x, std::make_integer_sequence<int, width>{}); }
 
@@ -55,6 +86,11 @@ struct math_lanes {
 #else
     sums[0] = vectors[0];
 #endif
+  }
+
+  template <int... I>
+  static vector reversed(const vector& v, std::integer_sequence<int, I...>) {
+    return __builtin_shufflevector(v, v, (width - 1 - I)...);
   }
 
   template <int... I>

@@ -74,23 +74,24 @@ void parallel_for(const cpu_team& team, index_t count, const Body& body) {
       body(i);
     }
   };
+#if defined(_OPENMP)
   const int used = static_cast<int>(std::min<index_t>(team.threads, count));
-  if (used <= 1) {
-    const subnormal_mode mode(team.flush_subnormals);
-    for (index_t i = 0; i < count; ++i) call(i, 0);
+  if (used > 1) {
+    first_exception errors;
+#pragma omp parallel num_threads(used)
+    {
+      const subnormal_mode mode(team.flush_subnormals);
+      const int thread = omp_get_thread_num();
+#pragma omp for schedule(static)
+      for (index_t i = 0; i < count; ++i) errors.run([&] { call(i, thread); });
+    }
+    errors.rethrow_if_failed();
     return;
   }
-#if defined(_OPENMP)
-  first_exception errors;
-#pragma omp parallel num_threads(used)
-  {
-    const subnormal_mode mode(team.flush_subnormals);
-    const int thread = omp_get_thread_num();
-#pragma omp for schedule(static)
-    for (index_t i = 0; i < count; ++i) errors.run([&] { call(i, thread); });
-  }
-  errors.rethrow_if_failed();
 #endif
+  // One thread (or no OpenMP, whatever team was asked for): every item here, in order.
+  const subnormal_mode mode(team.flush_subnormals);
+  for (index_t i = 0; i < count; ++i) call(i, 0);
 }
 
 }  // namespace rescan::detail

@@ -61,11 +61,9 @@ struct kendall_sort_scratch {
   }
 };
 
-// The runs of equal values of a sorted sequence, met one element at a time: tied pairs, C(length,
-// 3) summed over the runs, distinct values.
+// The runs of equal values of a sorted sequence, met one element at a time.
 struct tie_runs {
-  std::int64_t pairs = 0, distinct = 0;
-  double triples = 0;
+  run_totals totals;
   index_t start = 0;
 
   // Element i > 0: a new value unless it equals element i - 1.
@@ -79,22 +77,17 @@ struct tie_runs {
 
  private:
   void end_run(index_t end) {
-    const auto length = static_cast<std::int64_t>(end - start);
-    if (length > 1) {  // a division skipped for each value without ties
-      pairs += length * (length - 1) / 2;
-      triples += double(length) * double(length - 1) * double(length - 2) / 6;
-    }
-    ++distinct;
+    totals.add_run(static_cast<std::int64_t>(end - start));
     start = end;
   }
 };
 
 // The runs of the sorted keys[0, n).
-inline tie_runs runs_of_sorted(const std::uint64_t* keys, index_t n) {
+inline run_totals runs_of_sorted(const std::uint64_t* keys, index_t n) {
   tie_runs runs;
   for (index_t i = 1; i < n; ++i) runs.next(i, keys[i] == keys[i - 1]);
   runs.finish(n);
-  return runs;
+  return runs.totals;
 }
 
 // The counts of one pair of vectors by sorting (see the top of this file). The views must hold no NaN.
@@ -127,26 +120,24 @@ kendall_counts count_kendall_sorted(const cpu_team& team, const strided_view<con
   }
   x_runs.finish(n);
   xy_runs.finish(n);
-  counts.ties_x = x_runs.pairs;
-  counts.tie_triples_x = x_runs.triples;
-  counts.distinct_x = x_runs.distinct;
-  counts.ties_xy = xy_runs.pairs;
+  counts.ties_x = x_runs.totals.pairs;
+  counts.tie_triples_x = x_runs.totals.triples_value();
+  counts.distinct_x = x_runs.totals.distinct;
+  counts.ties_xy = xy_runs.totals.pairs;
   // 3. In that order, the pairs are discordant where y's key decreases: count the inversions of
   //    y's keys and their runs of ties, by radix partitions where AVX-512 is there, else while
   //    merge-sorting them.
 #if RESCAN_HAS_RADIX_INVERSIONS
   const key_order_counts y_order = count_inversions_by_radix(team, n, y_keys, y_keys + n);
   counts.discordant = y_order.inversions;
-  counts.ties_y = y_order.tie_pairs;
-  counts.tie_triples_y = double(y_order.tie_triples);
-  counts.distinct_y = y_order.distinct;
+  const run_totals& y_runs = y_order.runs;
 #else
   counts.discordant = sort_counting_inversions(team, n, y_keys, y_keys + n);
-  const tie_runs y_runs = runs_of_sorted(y_keys, n);
-  counts.ties_y = y_runs.pairs;
-  counts.tie_triples_y = y_runs.triples;
-  counts.distinct_y = y_runs.distinct;
+  const run_totals y_runs = runs_of_sorted(y_keys, n);
 #endif
+  counts.ties_y = y_runs.pairs;
+  counts.tie_triples_y = y_runs.triples_value();
+  counts.distinct_y = y_runs.distinct;
   counts.concordant = total_pairs(n) - counts.ties_x - counts.ties_y + counts.ties_xy - counts.discordant;
   return counts;
 }

@@ -16,7 +16,7 @@
 // buffer's free part as its scratch.
 #pragma once
 
-#if defined(__AVX512F__) && defined(__SIZEOF_INT128__) && !defined(__CUDACC__)
+#if defined(__AVX512F__) && !defined(__CUDACC__)
 #define RESCAN_HAS_RADIX_INVERSIONS 1
 
 #include <immintrin.h>
@@ -32,23 +32,14 @@
 namespace rescan::detail {
 
 // What the partitions count: the inversions (pairs i < j with key i > key j) and the runs of
-// equal keys (tied pairs, sum over runs of C(length, 3), number of distinct keys).
+// equal keys.
 struct key_order_counts {
   std::int64_t inversions = 0;
-  std::int64_t tie_pairs = 0;
-  std::int64_t distinct = 0;
-  unsigned __int128 tie_triples = 0;  // exact, so that sums over threads agree in any grouping
+  run_totals runs;
 
-  void add_run(std::int64_t length) {
-    tie_pairs += length * (length - 1) / 2;
-    tie_triples += static_cast<unsigned __int128>(length) * std::uint64_t(length - 1) * std::uint64_t(length - 2) / 6;
-    ++distinct;
-  }
   void add(const key_order_counts& other) {
     inversions += other.inversions;
-    tie_pairs += other.tie_pairs;
-    distinct += other.distinct;
-    tie_triples += other.tie_triples;
+    runs.add(other.runs);
   }
 };
 
@@ -81,9 +72,32 @@ struct partition_side {
     any |= other.any;
     all &= other.all;
   }
+  // From the lane-wise OR and AND of the side's keys. (Through memory: GCC 12's reduction
+  // intrinsics warn of an uninitialized variable of their own.)
+  static partition_side of(index_t count, __m512i any_lanes, __m512i all_lanes) {
+    alignas(64) std::uint64_t any[8], all[8];
+    _mm512_store_si512(any, any_lanes);
+    _mm512_store_si512(all, all_lanes);
+    partition_side side{count, 0, ~std::uint64_t(0)};
+    for (int lane = 0; lane < 8; ++lane) {
+      side.any |= any[lane];
+      side.all &= all[lane];
+    }
+    return side;
+  }
   // The bits where the side's keys differ (none with fewer than two keys).
   std::uint64_t varying() const { return count > 1 ? any ^ all : 0; }
 };
+
+// The mask of lanes [0, count), count <= 8.
+inline __mmask8 first_lanes(index_t count) { return static_cast<__mmask8>((1u << count) - 1); }
+
+// The `count` lanes of v that `selected` picks, packed to the front and stored at out, nothing
+// else written. (A compress into a register and a masked store: a compressing store to memory is
+// microcoded and slow on some AVX-512 processors.)
+inline void store_selected(std::uint64_t* out, __mmask8 selected, int count, __m512i v) {
+  _mm512_mask_storeu_epi64(out, first_lanes(count), _mm512_maskz_compress_epi64(selected, v));
+}
 
 struct bit_partition {
   partition_side clear, set;
@@ -103,7 +117,7 @@ inline bit_partition partition_on_bit(const std::uint64_t* keys, index_t n, int 
   std::int64_t inversions = 0;
   for (index_t i = 0; i < n; i += 8) {
     const index_t lanes = std::min<index_t>(8, n - i);
-    const auto valid = static_cast<__mmask8>((1u << lanes) - 1);
+    const __mmask8 valid = first_lanes(lanes);
     const __m512i v = _mm512_maskz_loadu_epi64(valid, keys + i);
     const __mmask8 has_bit = _mm512_mask_test_epi64_mask(valid, v, probe);
     const auto lacks_bit = static_cast<__mmask8>(valid & ~has_bit);
@@ -111,8 +125,8 @@ inline bit_partition partition_on_bit(const std::uint64_t* keys, index_t n, int 
     // Each clear key follows the set keys before this vector and those before it in the vector
     // (the table counts missing lanes as clear keys after every set one: taken back).
     inversions += clear_here * set + lane_inversions.count[has_bit] - (8 - lanes) * set_here;
-    _mm512_mask_compressstoreu_epi64(clear_out + clear, lacks_bit, v);
-    _mm512_mask_compressstoreu_epi64(set_out + set, has_bit, v);
+    store_selected(clear_out + clear, lacks_bit, clear_here, v);
+    store_selected(set_out + set, has_bit, set_here, v);
     any_clear = _mm512_mask_or_epi64(any_clear, lacks_bit, any_clear, v);
     all_clear = _mm512_mask_and_epi64(all_clear, lacks_bit, all_clear, v);
     any_set = _mm512_mask_or_epi64(any_set, has_bit, any_set, v);
@@ -120,8 +134,8 @@ inline bit_partition partition_on_bit(const std::uint64_t* keys, index_t n, int 
     clear += clear_here;
     set += set_here;
   }
-  result.clear = {clear, std::uint64_t(_mm512_reduce_or_epi64(any_clear)), std::uint64_t(_mm512_reduce_and_epi64(all_clear))};
-  result.set = {set, std::uint64_t(_mm512_reduce_or_epi64(any_set)), std::uint64_t(_mm512_reduce_and_epi64(all_set))};
+  result.clear = partition_side::of(clear, any_clear, all_clear);
+  result.set = partition_side::of(set, any_set, all_set);
   result.inversions = inversions;
   return result;
 }
@@ -131,7 +145,7 @@ inline index_t count_with_bit(const std::uint64_t* keys, index_t n, int bit) {
   const __m512i probe = _mm512_set1_epi64(static_cast<long long>(std::uint64_t(1) << bit));
   index_t count = 0;
   for (index_t i = 0; i < n; i += 8) {
-    const auto valid = static_cast<__mmask8>((1u << std::min<index_t>(8, n - i)) - 1);
+    const __mmask8 valid = first_lanes(std::min<index_t>(8, n - i));
     count += __builtin_popcount(_mm512_mask_test_epi64_mask(valid, _mm512_maskz_loadu_epi64(valid, keys + i), probe));
   }
   return count;
@@ -161,9 +175,9 @@ inline void count_pairs_directly(const std::uint64_t* keys, index_t n, key_order
     }
     const int ties = __builtin_popcount(equal & later);
     counts.inversions += __builtin_popcount(below & later);
-    counts.tie_pairs += ties;
-    counts.tie_triples += std::uint64_t(ties * (ties - 1) / 2);
-    counts.distinct += ties == 0;
+    counts.runs.pairs += ties;
+    counts.runs.triples += ties * (ties - 1) / 2;
+    counts.runs.distinct += ties == 0;
   }
 }
 
@@ -173,7 +187,7 @@ inline void count_segment(std::uint64_t* keys, std::uint64_t* scratch, index_t n
                           key_order_counts& counts) {
   for (;;) {
     if (varying == 0) {
-      counts.add_run(n);
+      counts.runs.add_run(n);
       return;
     }
     if (n <= direct_segment_max) {
@@ -241,10 +255,10 @@ inline void split_on_team(const cpu_team& team, int parts, const key_segment& se
                 shared_min, pending, counts);
 }
 
-// The inversions and runs of equal keys of keys[0, n); keys and scratch[0, n) are overwritten. On
-// a team, segments longer than 1/8 of a thread's share are split by all threads, then each thread
-// counts the shorter segments that start in its share of [0, n). Integer counts: the same result
-// whatever the team.
+// The inversions and runs of equal keys of keys[0, n); keys and scratch[0, n) are overwritten.
+// From 2^16 keys a thread (else on the calling thread alone), segments longer than both 2^15 keys
+// and 1/8 of a thread's share are split by the whole team, then each thread counts the shorter
+// segments that start in its share of [0, n). Integer counts: the same result whatever the team.
 inline key_order_counts count_inversions_by_radix(const cpu_team& team, index_t n, std::uint64_t* keys,
                                                   std::uint64_t* scratch) {
   key_order_counts counts;

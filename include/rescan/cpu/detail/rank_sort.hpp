@@ -1,6 +1,8 @@
-// The sorting machinery of the CPU ranking kernels: order-preserving unsigned keys, a stable LSD
-// radix sort of (key, payload) pairs, and a merge sort that counts inversions. Both run on a team
-// of threads with fixed splits, so their results (integers) never depend on the thread count.
+// The sorting machinery of the CPU ranking kernels: order-preserving unsigned keys, an MSD radix
+// sort of key pairs (its short ranges: short_pair_sort.hpp), and a merge sort that counts
+// inversions (the portable path; AVX-512 builds count them by radix_inversions.hpp). Both run on
+// a team of threads with fixed splits, so their results (integers) never depend on the thread
+// count.
 #pragma once
 
 #include <algorithm>
@@ -44,8 +46,39 @@ inline constexpr int radix_bits = 11;
 inline constexpr std::size_t radix_buckets = std::size_t(1) << radix_bits;
 inline constexpr index_t short_range_max = 24;
 
+// Totals over runs of equal values: tied pairs, C(length, 3) summed over the runs (the variance of
+// tau needs it), distinct values. The sum of C(length, 3) is exact where the compiler has 128-bit
+// integers, so that it does not depend on the order in which threads meet the runs.
+struct run_totals {
+  std::int64_t pairs = 0, distinct = 0;
+#if defined(__SIZEOF_INT128__)
+  unsigned __int128 triples = 0;
+#else
+  double triples = 0;
+#endif
+
+  void add_run(std::int64_t length) {
+    if (length > 1) {  // no arithmetic for a value without ties
+      pairs += length * (length - 1) / 2;
+#if defined(__SIZEOF_INT128__)
+      triples += static_cast<unsigned __int128>(length * (length - 1) / 2) * std::uint64_t(length - 2) / 3;
+#else
+      triples += double(length) * double(length - 1) * double(length - 2) / 6;
+#endif
+    }
+    ++distinct;
+  }
+  void add(const run_totals& other) {
+    pairs += other.pairs;
+    distinct += other.distinct;
+    triples += other.triples;
+  }
+  double triples_value() const { return double(triples); }
+};
+
 // [begin, end) of part t of n items split into `parts` contiguous parts.
 inline index_t part_begin(index_t n, int parts, int t) { return index_t(n * t / parts); }
+
 struct index_range {
   index_t begin, end;
 };
@@ -80,9 +113,9 @@ struct radix_digit {
 // ends in data. Each level skips the bits every key of the range shares (found from its min and
 // max) and splits on the next radix_bits, so keys from a continuous distribution are in order
 // after about two levels whatever their scale; a range whose first keys are all equal (a tie in x)
-// goes on with the second keys. Short ranges are sorted directly (short_pair_sort.hpp). Equal pairs are identical, so
-// the result does not depend on how ranges are shared between threads. `counts` holds one
-// histogram (radix_buckets entries) per recursion level.
+// goes on with the second keys. Short ranges are sorted directly (short_pair_sort.hpp). Equal
+// pairs are identical, so the result does not depend on how ranges are shared between threads.
+// `counts` has room for the histograms of this level and those below it (msd_histogram_entries).
 template <bool OnSecond = false>
 void msd_sort_range(std::uint64_t* data, std::uint64_t* tmp, index_t n, index_t* counts);
 
@@ -90,6 +123,10 @@ void msd_sort_range(std::uint64_t* data, std::uint64_t* tmp, index_t n, index_t*
 // one step, longer ones copied back and split further while still in cache).
 template <bool OnSecond = false>
 void sort_bucket(std::uint64_t* data, std::uint64_t* tmp, index_t begin, index_t size, index_t* counts) {
+  if (size <= 1) {
+    if (size == 1) store_pair(data, begin, load_pair(tmp, begin));
+    return;
+  }
   if (size <= short_range_max) {
     sort_short_pairs<OnSecond>(tmp + 2 * begin, size, data + 2 * begin);
     return;
@@ -129,17 +166,21 @@ void msd_sort_range(std::uint64_t* data, std::uint64_t* tmp, index_t n, index_t*
   // ends[b] is now the end of bucket b (and the start of bucket b + 1).
   for (std::size_t b = 0; b < used; ++b) {
     const index_t begin = b == 0 ? 0 : ends[b - 1];
-    sort_bucket<OnSecond>(data, tmp, begin, ends[b] - begin, counts + radix_buckets);
+    sort_bucket<OnSecond>(data, tmp, begin, ends[b] - begin, counts + used);
   }
 }
 
-inline constexpr std::size_t msd_levels = 2 * ((64 + radix_bits - 1) / radix_bits) + 2;
+// The histograms along one recursion path: a level of b digit bits takes 2^b entries and leaves
+// its bits behind, so a path through the 64 bits of each key word takes at most 5 * 2048 + 512
+// entries a word (short ranges use fewer bits a level, and so more levels: the levels themselves
+// are no bound).
+inline constexpr std::size_t msd_histogram_entries = 2 * (5 * radix_buckets + 512);
 
 // The same on a team: the first level's histogram and scatter are split over the threads, then
 // each thread sorts the top-level buckets that start in its share of [0, n).
 inline void msd_sort_pairs(const cpu_team& team, index_t n, std::uint64_t* data, std::uint64_t* tmp) {
   const int parts = static_cast<int>(std::max<index_t>(1, std::min<index_t>(team.threads, n / 65536)));
-  std::vector<index_t> level_counts(static_cast<std::size_t>(parts) * msd_levels * radix_buckets);
+  std::vector<index_t> level_counts(static_cast<std::size_t>(parts) * msd_histogram_entries);
   if (parts == 1) {
     msd_sort_range(data, tmp, n, level_counts.data());
     return;
@@ -189,7 +230,7 @@ inline void msd_sort_pairs(const cpu_team& team, index_t n, std::uint64_t* data,
   });
   parallel_for(sort_team, parts, [&](index_t t) {
     const index_range part = part_range(n, parts, t);
-    index_t* counts = level_counts.data() + static_cast<std::size_t>(t) * msd_levels * radix_buckets;
+    index_t* counts = level_counts.data() + static_cast<std::size_t>(t) * msd_histogram_entries;
     for (std::size_t b = 0; b < used; ++b) {
       const index_t begin = starts[b], size = starts[b + 1] - begin;
       if (begin >= part.begin && begin < part.end) sort_bucket(data, tmp, begin, size, counts);

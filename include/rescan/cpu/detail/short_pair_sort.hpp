@@ -77,7 +77,8 @@ inline void rank_sort_pairs(const std::uint64_t* from, index_t n, std::uint64_t*
 }
 #endif
 
-// from[0, n) sorted into to[0, n) (not from), stably.
+// from[0, n) sorted into to[0, n) (not from), stably. OnSecond: by second keys, for a range whose
+// first keys are all the same (the ranked path compares (first, second), the same order there).
 template <bool OnSecond>
 void sort_short_pairs(const std::uint64_t* from, index_t n, std::uint64_t* to) {
 #if defined(__AVX512F__) && !defined(__CUDACC__)

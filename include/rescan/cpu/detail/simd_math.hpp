@@ -88,10 +88,12 @@ struct math_lanes {
 #endif
   }
 
+#if RESCAN_HAS_VECTOR_EXTENSIONS
   template <int... I>
   static vector reversed(const vector& v, std::integer_sequence<int, I...>) {
     return __builtin_shufflevector(v, v, (width - 1 - I)...);
   }
+#endif
 
   template <int... I>
   static vector splat(T x, std::integer_sequence<int, I...>) {

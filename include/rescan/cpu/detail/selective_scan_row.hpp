@@ -324,16 +324,19 @@ struct selective_scan_row_kernel {
     }
   }
 
-  // out[t0 .. t0 + n) := scale * y * silu(z) (or += when accumulating).
+  // out[t0 .. t0 + n) := scale * y * silu(z) (or += when accumulating), the gate in one pass.
   void write_block(const strided_view<T, 1>& out, index_t t0, index_t n) const {
     T* y = y_block();
     if (row.z.data() != nullptr) {
-      load_gate(t0, n);
+      T* z = z_block();
+      gather_padded(row.z, t0, n, z);
       for (index_t i = 0; i < n; i += W) {
-        lanes::store(y + i, lanes::load(y + i) * lanes::load(z_block() + i) * lanes::load(gate_sigmoid() + i));
+        const V gate = lanes::load(z + i);
+        lanes::store(y + i, row.scale * (lanes::load(y + i) * gate * vector_sigmoid<T>(gate)));
       }
+    } else {
+      for (index_t i = 0; i < n; i += W) lanes::store(y + i, row.scale * lanes::load(y + i));
     }
-    for (index_t i = 0; i < n; i += W) lanes::store(y + i, row.scale * lanes::load(y + i));
     write_block_values(out, t0, n, y, row.accumulate_output);
   }
 

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
 #include "rescan/cpu/detail/simd_math.hpp"
@@ -88,6 +90,22 @@ inline index_t selective_scan_scratch_size(index_t Np, int width) {
   return 8 * selective_scan_block + 3 * selective_scan_block * width + (2 * selective_scan_block + 1) * Np;
 }
 
+// How far ahead of a contiguous row block its copy asks for data: one 4 KiB page. Consecutive
+// rows are consecutive in memory, but the hardware prefetchers stop at page boundaries, and rows
+// of a few hundred positions cross one every few rows.
+inline constexpr index_t selective_scan_prefetch_bytes = 4096;
+
+// A prefetch of the line `bytes` away from p (which may lie outside the row: a prefetch never
+// faults, and the address is formed as an integer, not as a pointer past the array).
+inline void prefetch_at(const void* p, std::ptrdiff_t bytes) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) + std::uintptr_t(bytes)));
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 // x[t0 .. t0 + n) into out, then zeros up to a whole number of vectors. Contiguous rows, forward
 // (stride 1) or reversed (stride -1, the reverse branch of a bidirectional scan), are copied a
 // whole vector at a time: the block is read back as vectors right after, and a vector load that
@@ -101,12 +119,18 @@ void gather_padded(const strided_view<const T, 1>& x, index_t t0, index_t n, T* 
   const index_t whole = n - n % W;
   index_t i = 0;
   if (x.stride(0) == 1) {
-    for (; i < whole; i += W) lanes::store(out + i, lanes::load(first + i));
+    for (; i < whole; i += W) {
+      prefetch_at(first + i, selective_scan_prefetch_bytes);
+      lanes::store(out + i, lanes::load(first + i));
+    }
     if (whole < n) lanes::store(out + whole, lanes::load_first(first + whole, int(n - whole)));
     return;
   }
   if (x.stride(0) == -1) {
-    for (; i < whole; i += W) lanes::store(out + i, lanes::reversed(lanes::load(first - i - (W - 1))));
+    for (; i < whole; i += W) {
+      prefetch_at(first - i, -selective_scan_prefetch_bytes);
+      lanes::store(out + i, lanes::reversed(lanes::load(first - i - (W - 1))));
+    }
   }
   for (; i < n; ++i) out[i] = first[i * x.stride(0)];
   for (; i < (n + W - 1) / W * W; ++i) out[i] = T(0);

@@ -95,11 +95,14 @@ inline index_t selective_scan_scratch_size(index_t Np, int width) {
 // of a few hundred positions cross one every few rows.
 inline constexpr index_t selective_scan_prefetch_bytes = 4096;
 
-// A prefetch of the line `bytes` away from p (which may lie outside the row: a prefetch never
-// faults, and the address is formed as an integer, not as a pointer past the array).
-inline void prefetch_at(const void* p, std::ptrdiff_t bytes) {
+// A prefetch (ForWrite: with the intent to write) of the line `bytes` away from p, which may lie
+// outside the row: a prefetch never faults, and the address is formed as an integer, not as a
+// pointer past the array.
+template <bool ForWrite = false>
+void prefetch_at(const void* p, std::ptrdiff_t bytes) {
 #if defined(__GNUC__) || defined(__clang__)
-  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) + std::uintptr_t(bytes)));
+  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) + std::uintptr_t(bytes)),
+                     ForWrite ? 1 : 0);
 #else
   (void)p;
   (void)bytes;
@@ -136,11 +139,18 @@ void gather_padded(const strided_view<const T, 1>& x, index_t t0, index_t n, T* 
   for (; i < (n + W - 1) / W * W; ++i) out[i] = T(0);
 }
 
-// out[t0 .. t0 + n) := values (or += values when accumulating).
+// out[t0 .. t0 + n) := values (or += values when accumulating). A contiguous row also asks for
+// the lines a page ahead, for writing, as gather_padded does for reading.
 template <class T>
 void write_block_values(const strided_view<T, 1>& out, index_t t0, index_t n, const T* values, bool accumulate) {
   T* first = out.data() + t0 * out.stride(0);
   const index_t stride = out.stride(0);
+  if (stride == 1 || stride == -1) {
+    const T* lowest = stride == 1 ? first : first - (n - 1);
+    for (index_t byte = 0; byte < n * index_t(sizeof(T)); byte += 64) {
+      prefetch_at<true>(lowest, stride * selective_scan_prefetch_bytes + byte);
+    }
+  }
   const auto write = [&](auto step) {  // step: the stride, a compile-time constant where it can be
     if (accumulate) {
       for (index_t i = 0; i < n; ++i) first[i * step] += values[i];

@@ -100,7 +100,7 @@ kendall_counts count_kendall_sorted(const cpu_team& team, const strided_view<con
   kendall_counts counts;
   counts.n = n;
   // 1. (key of x, key of y) pairs sorted: ties in x and joint ties are runs.
-  const int parts = static_cast<int>(std::max<index_t>(1, std::min<index_t>(team.threads, n / 65536)));
+  const int parts = parts_for(team, n);
   parallel_for(team.with_threads(parts), parts, [&](index_t t) {
     const index_range part = part_range(n, parts, t);
     for (index_t i = part.begin; i < part.end; ++i)

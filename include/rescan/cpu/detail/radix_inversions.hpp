@@ -256,8 +256,8 @@ inline void split_on_team(const cpu_team& team, int parts, const key_segment& se
 }
 
 // The inversions and runs of equal keys of keys[0, n); keys and scratch[0, n) are overwritten.
-// From 2^16 keys a thread (else on the calling thread alone), segments longer than both 2^15 keys
-// and 1/8 of a thread's share are split by the whole team, then each thread counts the shorter
+// From keys_per_thread_min keys a thread (else on the calling thread alone), segments longer than
+// both half that and 1/8 of a thread's share are split by the whole team, then each thread counts the shorter
 // segments that start in its share of [0, n). Integer counts: the same result whatever the team.
 inline key_order_counts count_inversions_by_radix(const cpu_team& team, index_t n, std::uint64_t* keys,
                                                   std::uint64_t* scratch) {
@@ -269,16 +269,15 @@ inline key_order_counts count_inversions_by_radix(const cpu_team& team, index_t 
     all &= keys[i];
   }
   const std::uint64_t varying = any ^ all;
-  constexpr index_t shared_min_floor = index_t(1) << 15;
-  const int parts = static_cast<int>(std::max<index_t>(1, std::min<index_t>(team.threads, n / (2 * shared_min_floor))));
+  const int parts = parts_for(team, n);
   if (parts == 1) {
     count_segment(keys, scratch, n, varying, counts);
     return counts;
   }
   const cpu_team split_team = team.with_threads(parts);
   std::vector<key_segment> pending;
-  split_on_team(split_team, parts, {keys, scratch, n, varying, 0}, std::max(shared_min_floor, n / (8 * parts)), pending,
-                counts);
+  const index_t shared_min = std::max(keys_per_thread_min / 2, n / (8 * parts));
+  split_on_team(split_team, parts, {keys, scratch, n, varying, 0}, shared_min, pending, counts);
   std::vector<key_order_counts> found(static_cast<std::size_t>(parts));
   parallel_for(split_team, parts, [&](index_t t) {
     const index_range part = part_range(n, parts, t);

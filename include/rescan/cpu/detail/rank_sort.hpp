@@ -76,6 +76,15 @@ struct run_totals {
   double triples_value() const { return double(triples); }
 };
 
+// Below this many keys a thread, the sort, the key passes and the radix partitions run on fewer
+// threads (a fork and join costs more than the work it shares).
+inline constexpr index_t keys_per_thread_min = 65536;
+
+// How many threads of the team share a pass over n keys: at least one.
+inline int parts_for(const cpu_team& team, index_t n) {
+  return static_cast<int>(std::max<index_t>(1, std::min<index_t>(team.threads, n / keys_per_thread_min)));
+}
+
 // [begin, end) of part t of n items split into `parts` contiguous parts.
 inline index_t part_begin(index_t n, int parts, int t) { return index_t(n * t / parts); }
 
@@ -179,7 +188,7 @@ inline constexpr std::size_t msd_histogram_entries = 2 * (5 * radix_buckets + 51
 // The same on a team: the first level's histogram and scatter are split over the threads, then
 // each thread sorts the top-level buckets that start in its share of [0, n).
 inline void msd_sort_pairs(const cpu_team& team, index_t n, std::uint64_t* data, std::uint64_t* tmp) {
-  const int parts = static_cast<int>(std::max<index_t>(1, std::min<index_t>(team.threads, n / 65536)));
+  const int parts = parts_for(team, n);
   std::vector<index_t> level_counts(static_cast<std::size_t>(parts) * msd_histogram_entries);
   if (parts == 1) {
     msd_sort_range(data, tmp, n, level_counts.data());

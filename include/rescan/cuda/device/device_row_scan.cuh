@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cub/device/device_scan.cuh>
+#include <cuda/std/functional>
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/iterator/tabulate_output_iterator.h>
 #include <thrust/iterator/transform_iterator.h>
@@ -21,6 +22,7 @@
 #include <cstddef>
 
 #include "rescan/core/config.hpp"
+#include "rescan/core/operators.hpp"
 #include "rescan/cuda/detail/error.cuh"
 #include "rescan/cuda/detail/launch.cuh"
 #include "rescan/cuda/detail/memory.cuh"
@@ -73,6 +75,16 @@ row_output_iterator<Problem> row_output(const Problem& problem, index_t row) {
   return row_output_iterator<Problem>(row_result_storer<Problem>{problem, row});
 }
 
+// The operator handed to cub::DeviceScan. CUB picks its tuned policies (threads, items a thread,
+// look-back delays) by operator type and only knows its own: with rescan::plus it falls back to
+// its generic policy, so a sum goes to CUB as ::cuda::std::plus<>, which adds the same two values
+// in the same order (earlier + later). Every other operator goes as it is.
+template <class Op>
+Op cub_scan_operator(const Op& op) {
+  return op;
+}
+inline ::cuda::std::plus<> cub_scan_operator(const rescan::plus&) { return {}; }
+
 // cub::DeviceScan on one row (temp == nullptr: size query only).
 template <class Problem>
 cudaError_t device_scan_one_row(void* temp, std::size_t& temp_bytes, const Problem& problem,
@@ -80,14 +92,14 @@ cudaError_t device_scan_one_row(void* temp, std::size_t& temp_bytes, const Probl
                                 cudaStream_t stream) {
   if constexpr (Problem::exclusive) {
     return cub::DeviceScan::ExclusiveScan(temp, temp_bytes, row_input(problem, row), row_output(problem, row),
-                                          problem.element_op(),
+                                          cub_scan_operator(problem.element_op()),
                                           cub::FutureValue<typename Problem::element_type>(
                                               const_cast<typename Problem::element_type*>(prefix)),
                                           length, stream);
   } else {
     (void)prefix;
     return cub::DeviceScan::InclusiveScan(temp, temp_bytes, row_input(problem, row), row_output(problem, row),
-                                          problem.element_op(), length, stream);
+                                          cub_scan_operator(problem.element_op()), length, stream);
   }
 }
 

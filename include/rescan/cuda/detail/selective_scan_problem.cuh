@@ -48,12 +48,21 @@ void with_block_threads(index_t length, const Body& body) {
 // that the scan's fixed cost is spread over more positions, up to 64 bytes of each per-item array
 // a lane (16 floats, 8 doubles). Calls `body` with the items (std::integral_constant).
 inline constexpr int forward_warps = 4;
+// The warp-level forward pass stages variable B and C through shared memory this many bytes of each
+// at a time (as many states of a tile as fit), double-buffered, and its registers are budgeted for
+// forward_min_blocks blocks a multiprocessor (float: 3, at most 168 registers a thread with 4 warps;
+// double values take two registers each, so 2).
+inline constexpr std::size_t forward_stage_bytes = 8192;
+template <class T>
+inline constexpr int forward_min_blocks = sizeof(T) <= 4 ? 3 : 2;
 template <class T, class Body>
 void with_warp_items(index_t length, const Body& body) {
   constexpr int most = int(64 / sizeof(T));
   if (length <= 32 * 4) {
     body(std::integral_constant<int, 4>{});
-  } else if (length <= 32 * 8 || most < 16) {
+  } else if constexpr (most < 16) {
+    body(std::integral_constant<int, 8>{});
+  } else if (length <= 32 * 8) {
     body(std::integral_constant<int, 8>{});
   } else {
     body(std::integral_constant<int, 16>{});

@@ -1,6 +1,6 @@
 // Kernels of the selective scan:
-//   selective_scan_forward_warp_kernel   rows without packed sequences: one warp per (batch,
-//                                   channel) row, warp_selective_scan::forward_row;
+//   selective_scan_forward_warp_kernel   rows without packed sequences: a block per Warps rows,
+//                                   one warp a row, warp_selective_scan::forward_rows;
 //   selective_scan_forward_kernel   rows with packed sequences: one block per (batch, channel) row
 //                                   (rows looped over when the grid is capped),
 //                                   block_selective_scan::forward_row;
@@ -40,14 +40,14 @@ __global__ void __launch_bounds__(Threads)
 }
 
 template <class T, int Items, int Warps>
-__global__ void __launch_bounds__(Warps * 32)
+__global__ void __launch_bounds__(Warps * 32, selective_scan_tuning::forward_min_blocks<T>)
     selective_scan_forward_warp_kernel(ss_params<T> p, strided_view<T, 3> out, bool accumulate_output,
                                        strided_view<T, 3> last_state, strided_view<T, 4> checkpoints) {
-  __shared__ T carry[Warps][selective_scan_max_state];
-  const int warp = static_cast<int>(threadIdx.x / 32);
+  using scan = warp_selective_scan<T, Items, Warps>;
+  __shared__ typename scan::storage shared;
   const index_t rows = p.batch * p.dim;
-  for (index_t row = index_t(blockIdx.x) * Warps + warp; row < rows; row += index_t(gridDim.x) * Warps) {
-    warp_selective_scan<T, Items>::forward_row(carry[warp], p, row, out, accumulate_output, last_state, checkpoints);
+  for (index_t first_row = index_t(blockIdx.x) * Warps; first_row < rows; first_row += index_t(gridDim.x) * Warps) {
+    scan::forward_rows(shared, p, first_row, out, accumulate_output, last_state, checkpoints);
   }
 }
 

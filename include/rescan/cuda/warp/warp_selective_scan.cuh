@@ -1,144 +1,256 @@
-// Warp-level selective scan, forward pass: one warp runs one (batch, channel) row, tile after tile
-// (rows without packed sequences; packed rows take block_selective_scan.cuh).
+// Warp-level selective scan, forward pass: a block of Warps warps runs Warps consecutive
+// (batch, channel) rows, one warp a row, tile after tile (rows without packed sequences; packed rows
+// take block_selective_scan.cuh).
 //
 // A tile is 32 * Items consecutive positions; lane i holds positions i*Items .. i*Items + Items - 1.
 // Per tile a lane loads u and Δ (bias, softplus) of its items once, then for every state n:
-//   1. folds its items' pairs (Ā, b̄) = (exp(Δ A_n), Δ u B_n) in order into one pair;
-//   2. the warp scans those 32 pairs with shuffles (affine_compose) and shifts the result by one
-//      lane: the pair that takes the state entering the tile to the state entering the lane;
-//   3. the lane applies it to the carried state of n, runs its items' recurrence h = Ā h + b̄
-//      itself and adds C_n h to each item's y;
-//   4. the last lane's final h is the carry into the next tile.
+//   1. folds its items' pairs (Ā, b̄) = (exp(Δ A_n), Δ u B_n) in order into one pair. The fold's Ā
+//      is exp(A_n ΣΔ) over the items, one exp instead of Items products (ΣΔ is the same for every n);
+//   2. lane 0 applies its pair to the state entering the tile (the carry), so its b is a state;
+//   3. the warp scans the 32 pairs with shuffles (warp_affine_scan.cuh): lane i's b is then the
+//      state after its last item, lane i - 1's the state entering it, and lane 31's the carry into
+//      the next tile;
+//   4. with an output, each lane runs its items' recurrence h = Ā h + b̄ from the state entering it
+//      and adds C_n h to each item's y (without one, as when the backward pass recomputes its
+//      checkpoints, the scan alone gives every carry).
 // Padding items (past L) are the identity (Δ = 0: Ā = 1, b̄ = 0), so the carry after the last tile
-// is the final state. The carries live in the warp's slice of shared memory, one per n.
-// Checkpoint k is the carry entering position k * interval (h0 or 0 for k = 0), as the block
-// kernels save and read them.
+// is the final state. Checkpoint k is the carry entering position k * interval (h0 or 0 for k = 0),
+// as the block kernels save and read them.
+//
+// Variable B and C are staged through shared memory a few states of a tile at a time
+// (block_tile_stage.cuh), the next states' copies in flight while the warps scan the current ones,
+// and shared by the block's warps when all of their rows read the same B (or C) rows: one batch item
+// and group. Otherwise (a block across two batch items or groups, or B constant along L) each lane
+// reads its items from global memory itself.
 //
 // Against block_selective_scan's forward pass (a cub::BlockScan per state and tile of 4 positions a
 // thread, with block barriers), the scan's fixed cost here is a warp's shuffles spread over Items
-// positions a lane, and a row never waits for other warps.
+// positions a lane.
 #pragma once
 
 #include "rescan/core/config.hpp"
 #include "rescan/core/operators.hpp"
+#include "rescan/cuda/block/block_tile_stage.cuh"
+#include "rescan/cuda/detail/async_copy.cuh"
+#include "rescan/cuda/detail/launch.cuh"
 #include "rescan/cuda/detail/selective_scan_problem.cuh"
 #include "rescan/cuda/detail/selective_scan_rows.cuh"
+#include "rescan/cuda/warp/warp_affine_scan.cuh"
 
 namespace rescan::cuda_detail {
 
-template <class T, int Items>
+template <class T, int Items, int Warps>
 struct warp_selective_scan {
   static constexpr int lanes = 32;
-  static constexpr index_t tile = index_t(lanes) * Items;
+  static constexpr int threads = Warps * lanes;
+  using stage_type = block_tile_stage<T, Items>;
+  static constexpr index_t tile = stage_type::tile;
   static constexpr index_t interval = selective_scan_tuning::tile;
   static_assert(interval % tile == 0, "a tile divides the checkpoint interval");
+  // States of a tile staged at a time (per buffer, for B and for C each).
+  static constexpr int stage_states = int(selective_scan_tuning::forward_stage_bytes / (tile * sizeof(T)));
+  static_assert(stage_states >= 1, "one state's tile fits the staging buffer");
 
-  // carry: this warp's shared memory, selective_scan_max_state elements. out: (batch, dim, L) or
-  // empty (checkpoints only); last_state (batch, dim, N) and checkpoints (batch, dim, tiles, N)
-  // optional (no data). Every lane of the warp must call it.
-  __device__ static void forward_row(T* carry, const ss_params<T>& p, index_t row, const strided_view<T, 3>& out,
-                                     bool accumulate_output, const strided_view<T, 3>& last_state,
-                                     const strided_view<T, 4>& checkpoints) {
-    constexpr unsigned all_lanes = 0xffffffffu;
+  struct storage {
+    alignas(16) T staged[2][2][stage_states * tile];  // [buffer][B, C][state of the chunk * tile + slot]
+    T carry[Warps][2][selective_scan_max_state];      // [warp][tile parity][n]: entering the tile
+  };
+
+  // One (batch, channel) row as its warp reads it.
+  struct row_inputs {
+    index_t b, d;
+    ss_row_matrix<T> B, C;
+    ss_row_sequence<const T> u, delta;
+    T bias, D;
+  };
+
+  // Rows first_row .. first_row + Warps - 1 (those below batch * dim), warp w running row
+  // first_row + w. out: (batch, dim, L) or empty (checkpoints only); last_state (batch, dim, N) and
+  // checkpoints (batch, dim, tiles, N) optional (no data). Every thread of the block must call it.
+  __device__ static void forward_rows(storage& shared, const ss_params<T>& p, index_t first_row,
+                                      const strided_view<T, 3>& out, bool accumulate_output,
+                                      const strided_view<T, 3>& last_state, const strided_view<T, 4>& checkpoints) {
+    const int warp = static_cast<int>(threadIdx.x / lanes);
     const int lane = static_cast<int>(threadIdx.x % lanes);
-    const index_t b = row / p.dim, d = row % p.dim;
-    const index_t N = p.state, L = p.length;
+    const index_t rows = p.batch * p.dim, N = p.state, L = p.length;
+    const index_t row = first_row + warp;
+    const bool has_row = row < rows;
     const bool write_out = out.data() != nullptr && !out.empty();
-    const ss_row_matrix<T> B_row = ss_row_of(p.B, b, d), C_row = ss_row_of(p.C, b, d);
-    const ss_row_sequence<const T> u_row = ss_sequence_of(p.u, b, d), delta_row = ss_sequence_of(p.delta, b, d);
-    const T bias = p.delta_bias.data() != nullptr ? p.delta_bias(d) : T(0);
-    const T D = p.has_D() ? p.D(d) : T(0);
-    const affine_compose op{};
+    T(&carry)[2][selective_scan_max_state] = shared.carry[warp];
 
-    for (index_t n = lane; n < N; n += lanes) carry[n] = p.initial(b, d, n);
-    __syncwarp();
+    // B (C) is staged when it varies along L and every row of the block reads the same rows of it.
+    const index_t last_row = (first_row + Warps < rows ? first_row + Warps : rows) - 1;
+    const index_t first_b = first_row / p.dim, first_d = first_row % p.dim;
+    const index_t last_b = last_row / p.dim, last_d = last_row % p.dim;
+    const auto shared_by_block = [&](const ss_input_matrix<T>& m) {
+      return m.is_variable && first_b == last_b && m.group_of(first_d) == m.group_of(last_d);
+    };
+    const bool stage_B = shared_by_block(p.B), stage_C = write_out && shared_by_block(p.C);
+    const ss_row_matrix<T> block_B = ss_row_of(p.B, first_b, first_d), block_C = ss_row_of(p.C, first_b, first_d);
 
-    for (index_t tile_begin = 0; tile_begin < L; tile_begin += tile) {
-      if (checkpoints.data() != nullptr && tile_begin % interval == 0) {
-        for (index_t n = lane; n < N; n += lanes) checkpoints(b, d, tile_begin / interval, n) = carry[n];
-      }
-      const index_t first = tile_begin + index_t(lane) * Items;
-      const index_t remaining = L - first;
-      const int count = remaining <= 0 ? 0 : (remaining < Items ? static_cast<int>(remaining) : Items);
-
-      T step[Items], step_u[Items], y[Items];
-      {
-        T u[Items], raw[Items];
-        ss_load_items<Items>(u_row.data, u_row.stride, first, count, T(0), u);
-        ss_load_items<Items>(delta_row.data, delta_row.stride, first, count, T(0), raw);
-#pragma unroll
-        for (int j = 0; j < Items; ++j) {
-          T derivative;
-          step[j] = j < count ? p.step_of(raw[j] + bias, derivative) : T(0);  // padding: Ā = 1, b̄ = 0
-          step_u[j] = step[j] * u[j];
-          y[j] = p.has_D() ? D * u[j] : T(0);
-        }
-      }
-
-      for (index_t n = 0; n < N; ++n) {
-        const T a = p.A(d, n);
-        T decay[Items], input[Items], C[Items];
-        B_row.load(n, first, count, input);
-
-        // 1. the lane's items folded into one pair
-        affine_pair<T> lane_pair{T(1), T(0)};
-#pragma unroll
-        for (int j = 0; j < Items; ++j) {
-          decay[j] = decay_of(step[j], a);
-          input[j] *= step_u[j];
-          lane_pair = op(lane_pair, affine_pair<T>{decay[j], input[j]});
-        }
-        if (write_out) C_row.load(n, first, count, C);  // in flight during the scan
-        // 2. inclusive scan over the lanes, then shifted: the pair before the lane's first item
-#pragma unroll
-        for (int offset = 1; offset < lanes; offset *= 2) {
-          const affine_pair<T> earlier{__shfl_up_sync(all_lanes, lane_pair.a, offset),
-                                       __shfl_up_sync(all_lanes, lane_pair.b, offset)};
-          if (lane >= offset) lane_pair = op(earlier, lane_pair);
-        }
-        affine_pair<T> before{__shfl_up_sync(all_lanes, lane_pair.a, 1), __shfl_up_sync(all_lanes, lane_pair.b, 1)};
-        if (lane == 0) before = affine_pair<T>{T(1), T(0)};
-
-        // 3. the lane's own recurrence from the state entering it
-        T h = before.a * carry[n] + before.b;
-#pragma unroll
-        for (int j = 0; j < Items; ++j) {
-          h = decay[j] * h + input[j];
-          if (write_out) y[j] += C[j] * h;
-        }
-        // 4. the carry into the next tile
-        const T next = __shfl_sync(all_lanes, h, lanes - 1);
-        __syncwarp();  // every lane has read carry[n]
-        if (lane == 0) carry[n] = next;
-      }
-      __syncwarp();  // the carries are in for the next tile's checkpoints and scans
-
-      if (write_out && count > 0) {
-        const ss_row_sequence<T> out_row = ss_sequence_of(out, b, d);
-        if (p.has_z()) {
-          T z[Items];
-          const ss_row_sequence<const T> z_row = ss_sequence_of(p.z, b, d);
-          ss_load_items<Items>(z_row.data, z_row.stride, first, count, T(0), z);
-#pragma unroll
-          for (int j = 0; j < Items; ++j) y[j] = y[j] * p.scale * (z[j] * sigmoid_of(z[j]));
-        } else {
-#pragma unroll
-          for (int j = 0; j < Items; ++j) y[j] *= p.scale;
-        }
-        if (accumulate_output) {
-          T previous[Items];
-          ss_load_items<Items>(static_cast<const T*>(out_row.data), out_row.stride, first, count, T(0), previous);
-#pragma unroll
-          for (int j = 0; j < Items; ++j) y[j] += previous[j];
-        }
-        ss_store_items<Items>(out_row.data, out_row.stride, first, count, y);
-      }
+    row_inputs in{};
+    if (has_row) {
+      in.b = row / p.dim;
+      in.d = row % p.dim;
+      in.B = ss_row_of(p.B, in.b, in.d);
+      in.C = ss_row_of(p.C, in.b, in.d);
+      in.u = ss_sequence_of(p.u, in.b, in.d);
+      in.delta = ss_sequence_of(p.delta, in.b, in.d);
+      in.bias = p.delta_bias.data() != nullptr ? p.delta_bias(in.d) : T(0);
+      in.D = p.has_D() ? p.D(in.d) : T(0);
+      for (index_t n = lane; n < N; n += lanes) carry[0][n] = p.initial(in.b, in.d, n);
     }
 
-    if (last_state.data() != nullptr) {
-      for (index_t n = lane; n < N; n += lanes) last_state(b, d, n) = carry[n];
+    // The flat sequence of steps: (tile, chunk of stage_states states), chunks fastest.
+    const int chunks = static_cast<int>(ceil_div(N, index_t(stage_states)));
+    const index_t steps = ceil_div(L, tile) * chunks;
+    const auto stage_step = [&](index_t tile_begin, int chunk, int buffer) {
+      const index_t n0 = index_t(chunk) * stage_states;
+      const int states = static_cast<int>(N - n0 < stage_states ? N - n0 : stage_states);
+      const int valid = static_cast<int>(L - tile_begin < tile ? L - tile_begin : tile);
+      const int thread = static_cast<int>(threadIdx.x);
+      if (stage_B) stage_type::stage(shared.staged[buffer][0], block_B, n0, states, tile_begin, valid, thread, threads);
+      if (stage_C) stage_type::stage(shared.staged[buffer][1], block_C, n0, states, tile_begin, valid, thread, threads);
+      async_copy_commit();
+    };
+    if (steps > 0) stage_step(0, 0, 0);
+
+    T step[Items], step_u[Items], y[Items];
+    T step_sum = T(0);
+    index_t first = 0;
+    int count = 0;
+    index_t tile_begin = 0;
+    int chunk = 0;
+    for (index_t q = 0; q < steps; ++q) {
+      const int parity = static_cast<int>((tile_begin / tile) % 2);
+      if (chunk == 0 && has_row) {
+        if (checkpoints.data() != nullptr && tile_begin % interval == 0) {
+          for (index_t n = lane; n < N; n += lanes) checkpoints(in.b, in.d, tile_begin / interval, n) = carry[parity][n];
+        }
+        first = tile_begin + index_t(lane) * Items;
+        const index_t remaining = L - first;
+        count = remaining <= 0 ? 0 : (remaining < Items ? static_cast<int>(remaining) : Items);
+        load_steps(p, in, first, count, step, step_u, y, step_sum);
+      }
+      // the next step's copies go out before this step's states are scanned
+      const bool last_chunk = chunk + 1 == chunks;
+      if (q + 1 < steps) {
+        stage_step(last_chunk ? tile_begin + tile : tile_begin, last_chunk ? 0 : chunk + 1, static_cast<int>((q + 1) % 2));
+        async_copy_wait<1>();
+      } else {
+        async_copy_wait<0>();
+      }
+      __syncthreads();  // this step's B and C are in shared memory; last tile's carries are in
+      if (has_row) {
+        // states n0 .. n0 + states - 1, the s-th at s * tile in the staged buffers
+        const index_t n0 = index_t(chunk) * stage_states;
+        const int states = static_cast<int>(N - n0 < stage_states ? N - n0 : stage_states);
+        const T* staged_B = shared.staged[q % 2][0];
+        const T* staged_C = shared.staged[q % 2][1];
+        const T* A = &p.A(in.d, n0);
+        const index_t A_stride = p.A.stride(1);
+        const T* carry_in = carry[parity] + n0;
+        T* carry_out = carry[1 - parity] + n0;
+        for (int s = 0; s < states; ++s, staged_B += tile, staged_C += tile, A += A_stride) {
+          T B[Items], C[Items];
+          if (stage_B) {
+            stage_type::read(staged_B, lane, B);
+          } else {
+            in.B.load(n0 + s, first, count, B);
+          }
+          if (write_out) {
+            if (stage_C) {
+              stage_type::read(staged_C, lane, C);
+            } else {
+              in.C.load(n0 + s, first, count, C);
+            }
+          }
+          scan_state(*A, B, C, step, step_u, step_sum, write_out, carry_in[s], carry_out[s], y);
+        }
+      }
+      __syncthreads();  // every warp is done with this step's buffer before it is refilled
+      if (last_chunk && has_row && write_out && count > 0) store_outputs(p, out, in, first, count, accumulate_output, y);
+      if (last_chunk) tile_begin += tile;
+      chunk = last_chunk ? 0 : chunk + 1;
     }
-    __syncwarp();  // the next row rewrites the carries
+
+    if (has_row && last_state.data() != nullptr) {
+      const int parity = static_cast<int>(ceil_div(L, tile) % 2);
+      for (index_t n = lane; n < N; n += lanes) last_state(in.b, in.d, n) = carry[parity][n];
+    }
+    __syncthreads();  // the next rows rewrite the carries
+  }
+
+ private:
+  // The lane's items of a tile: Δ (bias, softplus; 0 past the row's end), Δ u, ΣΔ, and y = D u.
+  __device__ static void load_steps(const ss_params<T>& p, const row_inputs& in, index_t first, int count,
+                                    T (&step)[Items], T (&step_u)[Items], T (&y)[Items], T& step_sum) {
+    T u[Items], raw[Items];
+    ss_load_items<Items>(in.u.data, in.u.stride, first, count, T(0), u);
+    ss_load_items<Items>(in.delta.data, in.delta.stride, first, count, T(0), raw);
+    step_sum = T(0);
+#pragma unroll
+    for (int j = 0; j < Items; ++j) {
+      T derivative;
+      step[j] = j < count ? p.step_of(raw[j] + in.bias, derivative) : T(0);  // padding: Ā = 1, b̄ = 0
+      step_u[j] = step[j] * u[j];
+      step_sum += step[j];
+      y[j] = p.has_D() ? in.D * u[j] : T(0);
+    }
+  }
+
+  // One state n of the lane's items (steps 1-4 above). carry_in: the state entering the tile (read
+  // by every lane); carry_out: where lane 31 leaves the state entering the next tile.
+  __device__ static void scan_state(T a, const T (&B)[Items], const T (&C)[Items], const T (&step)[Items],
+                                    const T (&step_u)[Items], T step_sum, bool write_out, const T& carry_in,
+                                    T& carry_out, T (&y)[Items]) {
+    const int lane = static_cast<int>(threadIdx.x % lanes);
+    T decay[Items], input[Items];
+#pragma unroll
+    for (int j = 0; j < Items; ++j) {
+      decay[j] = decay_of(step[j], a);
+      input[j] = B[j] * step_u[j];
+    }
+    T fold_b = input[0];
+#pragma unroll
+    for (int j = 1; j < Items; ++j) fold_b = decay[j] * fold_b + input[j];
+    T fold_a = decay_of(step_sum, a);
+    const T entering = carry_in;
+    if (lane == 0) fold_b = fold_a * entering + fold_b;
+    warp_inclusive_affine_scan_b(fold_a, fold_b);
+    if (lane == lanes - 1) carry_out = fold_b;
+    if (write_out) {
+      T h = __shfl_up_sync(0xffffffffu, fold_b, 1);
+      if (lane == 0) h = entering;
+#pragma unroll
+      for (int j = 0; j < Items; ++j) {
+        h = decay[j] * h + input[j];
+        y[j] += C[j] * h;
+      }
+    }
+  }
+
+  // y of the lane's items, scaled, gated by silu(z) and added to out when asked, to out.
+  __device__ static void store_outputs(const ss_params<T>& p, const strided_view<T, 3>& out, const row_inputs& in,
+                                       index_t first, int count, bool accumulate_output, T (&y)[Items]) {
+    const ss_row_sequence<T> out_row = ss_sequence_of(out, in.b, in.d);
+    if (p.has_z()) {
+      T z[Items];
+      const ss_row_sequence<const T> z_row = ss_sequence_of(p.z, in.b, in.d);
+      ss_load_items<Items>(z_row.data, z_row.stride, first, count, T(0), z);
+#pragma unroll
+      for (int j = 0; j < Items; ++j) y[j] = y[j] * p.scale * (z[j] * sigmoid_of(z[j]));
+    } else {
+#pragma unroll
+      for (int j = 0; j < Items; ++j) y[j] *= p.scale;
+    }
+    if (accumulate_output) {
+      T previous[Items];
+      ss_load_items<Items>(static_cast<const T*>(out_row.data), out_row.stride, first, count, T(0), previous);
+#pragma unroll
+      for (int j = 0; j < Items; ++j) y[j] += previous[j];
+    }
+    ss_store_items<Items>(out_row.data, out_row.stride, first, count, y);
   }
 };
 

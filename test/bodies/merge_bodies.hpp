@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -153,6 +154,76 @@ TEST_CASE_TEMPLATE_DEFINE("token merging: matching at the model shapes: Vim (cla
   options.class_token = 98;
   check_plan<Harness>(bipartite_soft_matching(Harness::backend(), make_view(device64.data(), {batch, tokens, channels}), 23, options),
                       reference_matching(metric64, batch, tokens, channels, 23, options));
+}
+
+TEST_CASE_TEMPLATE_DEFINE("token merging: sequences around every plan tile size (256, 512, 2048 tokens) match the reference, composed too",
+                          Harness, merge_plan_tiles) {
+  // rescan::cuda sizes a plan's block by T (merge_tuning: up to 256, 512, 2048 tokens): T on both
+  // sides of each boundary, under pruning (keys of pruned tokens and of the tile's padding) and
+  // merging, r from 0 to its maximum; then plans composed at those sizes. 32 channels keep random
+  // scores apart by far more than float rounding, so the float plans match the double reference.
+  // Its own random engine: the shared one's sequence, and so every later test's data, stays as it was.
+  const index_t channels = 32;
+  std::mt19937_64 engine(2048);
+  const auto uniform = [&](index_t count) {
+    std::uniform_real_distribution<double> pick(-1, 1);
+    std::vector<float> values(static_cast<std::size_t>(count));
+    for (auto& value : values) value = static_cast<float>(pick(engine));
+    return values;
+  };
+  for (index_t tokens : {255, 256, 257, 511, 512, 513, 1000, 2047, 2048}) {
+    const index_t batch = tokens < 1000 ? 2 : 1;
+    const auto metric = uniform(batch * tokens * channels);
+    auto device_metric = Harness::upload(metric);
+    const auto view = make_view(device_metric.data(), {batch, tokens, channels});
+    matching_options vim;  // preserve, merge, class token taken out
+    vim.class_token = tokens / 2;
+    matching_options tome;
+    tome.order = merge_order::tome;
+    tome.mode = merge_mode::prune;
+    tome.class_token = 0;
+    tome.class_handling = class_token_handling::tome;
+    tome.distill_token = tokens - 1;
+    for (const matching_options& options : {vim, tome}) {
+      for (index_t r : {index_t(0), index_t(1), tokens / 3, tokens}) {
+        INFO(Harness::name << ": " << describe(options, tokens, r));
+        check_plan<Harness>(bipartite_soft_matching(Harness::backend(), view, r, options),
+                            reference_matching(metric, batch, tokens, channels, r, options));
+      }
+    }
+    // Composition: a plan over the first plan's output, composed; the reference composes the
+    // two reference plans.
+    for (const matching_options& options : {vim, tome}) {
+      INFO(Harness::name << ": composed, " << describe(options, tokens, tokens / 4));
+      const merge_plan first = bipartite_soft_matching(Harness::backend(), view, tokens / 4, options);
+      const reference_plan first_expected = reference_matching(metric, batch, tokens, channels, tokens / 4, options);
+      const index_t middle = first.tokens_out();
+      const auto metric2 = uniform(batch * middle * channels);
+      auto device_metric2 = Harness::upload(metric2);
+      matching_options second_options = options;
+      second_options.class_token = first_expected.class_out[0];
+      second_options.distill_token = -1;
+      const merge_plan second = bipartite_soft_matching(
+          Harness::backend(), make_view(device_metric2.data(), {batch, middle, channels}), middle / 5, second_options);
+      const reference_plan second_expected =
+          reference_matching(metric2, batch, middle, channels, middle / 5, second_options);
+      reference_plan both = second_expected;
+      both.tokens = tokens;
+      both.r = first_expected.r + second_expected.r;
+      both.destination.assign(static_cast<std::size_t>(batch * tokens), -1);
+      for (index_t b = 0; b < batch; ++b) {
+        for (index_t t = 0; t < tokens; ++t) {
+          const index_t m = first_expected.destination[b * tokens + t];
+          both.destination[b * tokens + t] = m < 0 ? -1 : second_expected.destination[b * middle + m];
+        }
+        for (index_t j = 0; j < both.tokens_out; ++j) {
+          both.survivors[b * both.tokens_out + j] =
+              first_expected.survivors[b * middle + second_expected.survivors[b * both.tokens_out + j]];
+        }
+      }
+      check_plan<Harness>(compose(Harness::backend(), first, second), both);
+    }
+  }
 }
 
 TEST_CASE_TEMPLATE_DEFINE("token merging: ties: equal scores merge in a stable descending order, lowest destination first", Harness,

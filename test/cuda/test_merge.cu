@@ -6,6 +6,7 @@ namespace rescan::testing {
 
 TEST_CASE_TEMPLATE_INVOKE(merge_matching, cuda_harness);
 TEST_CASE_TEMPLATE_INVOKE(merge_matching_model_shapes, cuda_harness);
+TEST_CASE_TEMPLATE_INVOKE(merge_plan_tiles, cuda_harness);
 TEST_CASE_TEMPLATE_INVOKE(merge_ties, cuda_harness);
 TEST_CASE_TEMPLATE_INVOKE(merge_apply, cuda_harness);
 TEST_CASE_TEMPLATE_INVOKE(merge_properties, cuda_harness);

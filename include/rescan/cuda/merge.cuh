@@ -115,9 +115,11 @@ struct merge_kernels<cuda_t> {
                       const merge_plan_arrays<index_t>& result) {
     constexpr const char* function = "compose";
     cuda_detail::check_merge_tokens(function, "first.tokens_in()", result.destination.extent(1));
-    cuda_detail::merge_compose_kernel<cuda_detail::merge_tuning::plan_threads><<<cuda_detail::grid_for_items(result.destination.extent(0)),
-                                        cuda_detail::merge_tuning::plan_threads, 0, cuda_detail::stream_of(backend)>>>(
-        first, second, result);
+    cuda_detail::with_plan_tile(result.destination.extent(1), [&](auto threads, auto items) {
+      cuda_detail::merge_compose_kernel<decltype(threads)::value, decltype(items)::value>
+          <<<cuda_detail::grid_for_items(result.destination.extent(0)), decltype(threads)::value, 0,
+             cuda_detail::stream_of(backend)>>>(first, second, result);
+    });
     cuda_detail::check_launch(function, "merge_compose_kernel");
   }
 

@@ -7,7 +7,8 @@
 //   number_survivors cub::BlockScan (exclusive sum) of "survives" along the survivor sequence
 //   build_members    cub::BlockRadixSort (stable) of (output token, original token): members
 //                    grouped by output token, ascending within a group, pruned tokens last;
-//                    offsets where the key changes
+//                    offsets where the key changes. The keys are at most the tile's size, so only
+//                    their low member_bits bits are sorted (3 radix passes up to 2048 tokens, not 8)
 #pragma once
 
 #include <cub/block/block_radix_sort.cuh>
@@ -29,6 +30,9 @@ struct block_merge_plan {
   using member_sort = cub::BlockRadixSort<std::uint32_t, Threads, Items, int>;
   using scan_type = cub::BlockScan<int, Threads>;
   static constexpr index_t tile = index_t(Threads) * Items;
+  // Bits that hold every member key: output slots, T_out for pruned tokens, tile for padding.
+  static constexpr int bits_for(index_t n) { return n < 2 ? 1 : 1 + bits_for(n / 2); }
+  static constexpr int member_bits = bits_for(tile);
 
   struct TempStorage {
     union {
@@ -123,11 +127,11 @@ struct block_merge_plan {
         const index_t slot = destination(t);
         keys[j] = static_cast<std::uint32_t>(slot < 0 ? tokens_out : slot);
       } else {
-        keys[j] = padding_key<std::uint32_t>();
+        keys[j] = static_cast<std::uint32_t>(tile);  // after every real key (T_out <= T <= tile); stable
       }
     }
     __syncthreads();
-    member_sort(temp.cub.member).Sort(keys, positions);
+    member_sort(temp.cub.member).Sort(keys, positions, 0, member_bits);
 #pragma unroll
     for (int j = 0; j < Items; ++j) {
       const index_t k = index_t(thread) * Items + j;

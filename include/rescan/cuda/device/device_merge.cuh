@@ -3,12 +3,15 @@
 //     norms (batch * T), the best B of every B tile (score and index, batch * count_a * b_tiles
 //     each), node_max and best B (batch * count_a each); then three kernels: inverse norms, scores
 //     (a block per (A tile, B tile, batch item), grid-stride), plan (a block per batch item,
-//     grid-stride; it first reduces the B tiles). Any batch size: no grid axis is sized by it.
+//     grid-stride, of the plan tile with_plan_tile picks for T; it first reduces the B tiles).
+//     Any batch size: no grid axis is sized by it.
 //   run_match allocates that storage (stream-ordered).
+//   with_plan_tile: the plan tile (threads, items a thread) for a sequence of T tokens.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 #include "rescan/core/error.hpp"
 #include "rescan/cuda/detail/error.cuh"
@@ -24,6 +27,21 @@ inline void check_merge_tokens(const char* function, const char* name, index_t t
   if (tokens > merge_tuning::max_tokens) {
     detail::raise<value_error>(function, ": ", name, " = ", tokens, " but rescan::cuda merges sequences of at most ",
                                merge_tuning::max_tokens, " tokens");
+  }
+}
+
+// Calls launch(threads, items) (std::integral_constant<int, ...> each) with the smallest plan tile
+// of merge_tuning holding `tokens` tokens (at most max_tokens). The tile only sets how long the
+// plan's sorts take, never what they give (they are stable).
+template <class Launch>
+void with_plan_tile(index_t tokens, const Launch& launch) {
+  using namespace merge_tuning;
+  if (tokens <= index_t(plan_small_threads) * plan_small_items) {
+    launch(std::integral_constant<int, plan_small_threads>{}, std::integral_constant<int, plan_small_items>{});
+  } else if (tokens <= index_t(plan_medium_threads) * plan_medium_items) {
+    launch(std::integral_constant<int, plan_medium_threads>{}, std::integral_constant<int, plan_medium_items>{});
+  } else {
+    launch(std::integral_constant<int, plan_threads>{}, std::integral_constant<int, plan_items>{});
   }
 }
 
@@ -61,25 +79,30 @@ void device_match(void* temp, std::size_t& temp_bytes, const strided_view<const 
   if (a_tiles > 0 && b_tiles > 0) {
     const unsigned int grid = grid_for_items(batch * a_tiles * b_tiles);
     constexpr int score_threads = merge_tuning::score_threads;
+    const auto launch = [&](auto kind_constant, auto unit_stride) {
+      merge_scores_kernel<M, S, decltype(kind_constant)::value, decltype(unit_stride)::value>
+          <<<grid, score_threads, 0, stream>>>(metric, inverse_norms, layout, tile_best_score, tile_best_at);
+    };
+    const auto launch_kind = [&](auto kind_constant) {
+      if (metric.stride(2) == 1) {
+        launch(kind_constant, std::true_type{});
+      } else {
+        launch(kind_constant, std::false_type{});
+      }
+    };
     switch (kind) {
-      case similarity::cosine:
-        merge_scores_kernel<M, S, similarity::cosine><<<grid, score_threads, 0, stream>>>(
-            metric, inverse_norms, layout, tile_best_score, tile_best_at);
-        break;
-      case similarity::negative_l1:
-        merge_scores_kernel<M, S, similarity::negative_l1><<<grid, score_threads, 0, stream>>>(
-            metric, inverse_norms, layout, tile_best_score, tile_best_at);
-        break;
-      default:
-        merge_scores_kernel<M, S, similarity::negative_l2><<<grid, score_threads, 0, stream>>>(
-            metric, inverse_norms, layout, tile_best_score, tile_best_at);
-        break;
+      case similarity::cosine: launch_kind(std::integral_constant<similarity, similarity::cosine>{}); break;
+      case similarity::negative_l1: launch_kind(std::integral_constant<similarity, similarity::negative_l1>{}); break;
+      default: launch_kind(std::integral_constant<similarity, similarity::negative_l2>{}); break;
     }
     check_launch(function, "merge_scores_kernel");
   }
   // With no A token or no B tile the plan kernel reads no tile best (they were not written).
-  merge_plan_kernel<S><<<grid_for_items(batch), merge_tuning::plan_threads, 0, stream>>>(
-      layout, tile_best_score, tile_best_at, b_tiles, node_max, best_b, plan);
+  with_plan_tile(tokens, [&](auto threads, auto items) {
+    merge_plan_kernel<S, decltype(threads)::value, decltype(items)::value>
+        <<<grid_for_items(batch), decltype(threads)::value, 0, stream>>>(layout, tile_best_score, tile_best_at,
+                                                                         b_tiles, node_max, best_b, plan);
+  });
   check_launch(function, "merge_plan_kernel");
 }
 

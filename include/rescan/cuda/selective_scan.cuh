@@ -4,8 +4,9 @@
 // Each call: checks that every given view is device (or managed) memory; validates on the host that
 // A is finite and that packed-sequence offsets run sorted from 0 to L (one small copy and one
 // stream synchronization); then queues on backend.stream
-//   forward:  selective_scan_forward_warp_kernel, one warp per (batch, channel) row
-//             (cuda/warp/warp_selective_scan.cuh says how a warp scans its row); with packed
+//   forward:  selective_scan_forward_warp_kernel, a block per 4 (batch, channel) rows, one warp
+//             a row, B and C staged in shared memory (cuda/warp/warp_selective_scan.cuh says how
+//             a warp scans its row); with packed
 //             sequences selective_scan_forward_kernel, one block per row
 //             (cuda/block/block_selective_scan.cuh); sequences of
 //             length 1 (the decoding step) take selective_scan_step_kernel, a block per tile of
@@ -113,8 +114,8 @@ void launch_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 
   check_launch(function, "selective_scan_forward_kernel");
 }
 
-// Rows without packed sequences: one warp per row, Items positions a lane (the benchmarks call
-// this directly to compare the choices).
+// Rows without packed sequences: one warp per row, forward_warps rows a block, Items positions a
+// lane (the benchmarks call this directly to compare the choices).
 template <class T, int Items>
 void launch_warp_selective_scan_forward_items(const ss_params<T>& p, const strided_view<T, 3>& out,
                                               bool accumulate_output, const strided_view<T, 3>& last_state,

@@ -299,65 +299,73 @@ std::pair<merge_plan, reference_plan> sample_plan(index_t batch, index_t tokens,
 
 TEST_CASE_TEMPLATE_DEFINE("token merging: merge, merge_weighted and unmerge match the reference, on strided views too", Harness,
                           merge_apply) {
-  const index_t batch = 3, tokens = 21, channels = 7;
-  for (merge_mode mode : {merge_mode::merge, merge_mode::prune}) {
-    for (index_t r : {index_t(0), index_t(4), index_t(10)}) {
-      INFO(Harness::name << ": r " << r << (mode == merge_mode::prune ? ", prune" : ", merge"));
-      const auto [plan, expected] = sample_plan<Harness>(batch, tokens, r, mode);
-      const index_t tokens_out = plan.tokens_out();
-      const auto x = random_uniform<double>(static_cast<std::size_t>(batch * tokens * channels), -3, 3);
-      auto device_x = Harness::upload(x);
-      const auto x_view = make_view(device_x.data(), {batch, tokens, channels});
-      // out stored channel-major: (batch, tokens_out, C) with strides (T_out C, 1, T_out).
-      auto out = Harness::template allocate<double>(static_cast<std::size_t>(batch * tokens_out * channels));
-      const auto out_view =
-          make_strided_view(out.data(), {batch, tokens_out, channels}, {tokens_out * channels, 1, tokens_out});
-      auto read_out = [&] {
-        const auto stored = Harness::download(out);
-        std::vector<double> logical(stored.size());
-        for (index_t b = 0; b < batch; ++b)
-          for (index_t j = 0; j < tokens_out; ++j)
-            for (index_t c = 0; c < channels; ++c)
-              logical[(b * tokens_out + j) * channels + c] = stored[b * tokens_out * channels + c * tokens_out + j];
-        return logical;
-      };
-      for (merge_reduce reduce : {merge_reduce::sum, merge_reduce::mean, merge_reduce::amax, merge_reduce::amin}) {
-        INFO("reduce " << name_of(reduce));
-        merge(Harness::backend(), plan, x_view, out_view, reduce);
-        check_all_close(read_out(), reference_merge(expected, x, channels, reduce), tolerance{1e-12, 1e-12});
+  // 7 channels: one pass of the weighted merge, some threads idle; 600: every thread sums
+  // channel_unroll channels a pass, in two passes (CUDA). The 600-channel round's random draws are
+  // taken back afterwards, so the tests after this one see the same data as before it was added.
+  const index_t batch = 3, tokens = 21;
+  std::mt19937_64 engine_after_narrow;
+  for (index_t channels : {index_t(7), index_t(600)}) {
+    if (channels == 600) engine_after_narrow = random_engine();
+    for (merge_mode mode : {merge_mode::merge, merge_mode::prune}) {
+      for (index_t r : {index_t(0), index_t(4), index_t(10)}) {
+        INFO(Harness::name << ": r " << r << (mode == merge_mode::prune ? ", prune" : ", merge"));
+        const auto [plan, expected] = sample_plan<Harness>(batch, tokens, r, mode);
+        const index_t tokens_out = plan.tokens_out();
+        const auto x = random_uniform<double>(static_cast<std::size_t>(batch * tokens * channels), -3, 3);
+        auto device_x = Harness::upload(x);
+        const auto x_view = make_view(device_x.data(), {batch, tokens, channels});
+        // out stored channel-major: (batch, tokens_out, C) with strides (T_out C, 1, T_out).
+        auto out = Harness::template allocate<double>(static_cast<std::size_t>(batch * tokens_out * channels));
+        const auto out_view =
+            make_strided_view(out.data(), {batch, tokens_out, channels}, {tokens_out * channels, 1, tokens_out});
+        auto read_out = [&] {
+          const auto stored = Harness::download(out);
+          std::vector<double> logical(stored.size());
+          for (index_t b = 0; b < batch; ++b)
+            for (index_t j = 0; j < tokens_out; ++j)
+              for (index_t c = 0; c < channels; ++c)
+                logical[(b * tokens_out + j) * channels + c] = stored[b * tokens_out * channels + c * tokens_out + j];
+          return logical;
+        };
+        for (merge_reduce reduce : {merge_reduce::sum, merge_reduce::mean, merge_reduce::amax, merge_reduce::amin}) {
+          INFO("reduce " << name_of(reduce));
+          merge(Harness::backend(), plan, x_view, out_view, reduce);
+          check_all_close(read_out(), reference_merge(expected, x, channels, reduce), tolerance{1e-12, 1e-12});
+        }
+        const auto size = random_uniform<double>(static_cast<std::size_t>(batch * tokens), 0.5, 4);
+        auto device_size = Harness::upload(size);
+        auto size_out = Harness::template allocate<double>(static_cast<std::size_t>(batch * tokens_out));
+        merge_weighted(Harness::backend(), plan, x_view, make_view(device_size.data(), {batch, tokens}), out_view,
+                       make_view(size_out.data(), {batch, tokens_out}));
+        std::vector<double> expected_out, expected_size;
+        reference_merge_weighted(expected, x, size, channels, expected_out, expected_size);
+        check_all_close(read_out(), expected_out, tolerance{1e-12, 1e-12});
+        check_all_close(Harness::download(size_out), expected_size, tolerance{1e-12, 1e-12});
+        // Float x with double sizes, without size_out.
+        std::vector<float> xf(x.begin(), x.end());
+        auto device_xf = Harness::upload(xf);
+        auto outf = Harness::template allocate<float>(static_cast<std::size_t>(batch * tokens_out * channels));
+        merge_weighted(Harness::backend(), plan, make_view(device_xf.data(), {batch, tokens, channels}),
+                       make_view(device_size.data(), {batch, tokens}), make_view(outf.data(), {batch, tokens_out, channels}));
+        const auto gotf = Harness::download(outf);
+        check_all_close(std::vector<double>(gotf.begin(), gotf.end()), expected_out, tolerance{1e-5, 1e-5});
+        // unmerge from a padded, reversed-channel merged tensor.
+        const auto merged = random_uniform<double>(static_cast<std::size_t>(batch * tokens_out * channels), -3, 3);
+        std::vector<double> merged_storage(static_cast<std::size_t>(batch * tokens_out * (channels + 2)), 7.0);
+        for (index_t i = 0; i < batch * tokens_out; ++i)
+          for (index_t c = 0; c < channels; ++c)
+            merged_storage[i * (channels + 2) + channels - 1 - c] = merged[i * channels + c];
+        auto device_merged = Harness::upload(merged_storage);
+        const auto merged_view = make_strided_view(device_merged.data(), {batch, tokens_out, channels},
+                                                   {tokens_out * (channels + 2), channels + 2, 1})
+                                     .reversed(2);
+        auto unmerged = Harness::template allocate<double>(static_cast<std::size_t>(batch * tokens * channels));
+        unmerge(Harness::backend(), plan, merged_view, make_view(unmerged.data(), {batch, tokens, channels}));
+        check_all_close(Harness::download(unmerged), reference_unmerge(expected, merged, channels), tolerance{});
       }
-      const auto size = random_uniform<double>(static_cast<std::size_t>(batch * tokens), 0.5, 4);
-      auto device_size = Harness::upload(size);
-      auto size_out = Harness::template allocate<double>(static_cast<std::size_t>(batch * tokens_out));
-      merge_weighted(Harness::backend(), plan, x_view, make_view(device_size.data(), {batch, tokens}), out_view,
-                     make_view(size_out.data(), {batch, tokens_out}));
-      std::vector<double> expected_out, expected_size;
-      reference_merge_weighted(expected, x, size, channels, expected_out, expected_size);
-      check_all_close(read_out(), expected_out, tolerance{1e-12, 1e-12});
-      check_all_close(Harness::download(size_out), expected_size, tolerance{1e-12, 1e-12});
-      // Float x with double sizes, without size_out.
-      std::vector<float> xf(x.begin(), x.end());
-      auto device_xf = Harness::upload(xf);
-      auto outf = Harness::template allocate<float>(static_cast<std::size_t>(batch * tokens_out * channels));
-      merge_weighted(Harness::backend(), plan, make_view(device_xf.data(), {batch, tokens, channels}),
-                     make_view(device_size.data(), {batch, tokens}), make_view(outf.data(), {batch, tokens_out, channels}));
-      const auto gotf = Harness::download(outf);
-      check_all_close(std::vector<double>(gotf.begin(), gotf.end()), expected_out, tolerance{1e-5, 1e-5});
-      // unmerge from a padded, reversed-channel merged tensor.
-      const auto merged = random_uniform<double>(static_cast<std::size_t>(batch * tokens_out * channels), -3, 3);
-      std::vector<double> merged_storage(static_cast<std::size_t>(batch * tokens_out * (channels + 2)), 7.0);
-      for (index_t i = 0; i < batch * tokens_out; ++i)
-        for (index_t c = 0; c < channels; ++c)
-          merged_storage[i * (channels + 2) + channels - 1 - c] = merged[i * channels + c];
-      auto device_merged = Harness::upload(merged_storage);
-      const auto merged_view = make_strided_view(device_merged.data(), {batch, tokens_out, channels},
-                                                 {tokens_out * (channels + 2), channels + 2, 1})
-                                   .reversed(2);
-      auto unmerged = Harness::template allocate<double>(static_cast<std::size_t>(batch * tokens * channels));
-      unmerge(Harness::backend(), plan, merged_view, make_view(unmerged.data(), {batch, tokens, channels}));
-      check_all_close(Harness::download(unmerged), reference_unmerge(expected, merged, channels), tolerance{});
     }
   }
+  random_engine() = engine_after_narrow;
 }
 
 TEST_CASE_TEMPLATE_DEFINE("token merging: properties: sizes add up, order is kept, unmerge inverts merge where nothing merged, constants stay",

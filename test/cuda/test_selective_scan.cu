@@ -21,7 +21,7 @@
 
 namespace rescan::testing {
 
-// Shapes past one tile (512 positions) of the CUDA kernels.
+// Shapes past one tile (512 positions) of the CUDA kernels, and blocks of rows that share B and C.
 inline std::vector<selective_scan_case> selective_scan_tile_cases() {
   selective_scan_case_list list;
   const auto add = [&](index_t batch, index_t dim, index_t L, index_t N, index_t groups) -> selective_scan_case& {
@@ -47,6 +47,12 @@ inline std::vector<selective_scan_case> selective_scan_tile_cases() {
     c.softplus = c.z = false;
   }
   add(1, 1, 600, 256, 1).D = false;
+  // The forward pass stages B and C for blocks of 4 rows that read the same B rows: all 4 rows
+  // staged, N not a multiple of the states staged at a time; blocks across batch items and groups
+  // (channels per group 3); staged rows read backwards.
+  add(2, 8, 1100, 20, 1);
+  add(2, 6, 600, 16, 2);
+  add(1, 8, 700, 16, 1).reverse = true;
   return list.cases;
 }
 

@@ -4,11 +4,10 @@
 // Each call: checks that every given view is device (or managed) memory; validates on the host that
 // A is finite and that packed-sequence offsets run sorted from 0 to L (one small copy and one
 // stream synchronization); then queues on backend.stream
-//   forward:  selective_scan_forward_warp_kernel, a block per 4 (batch, channel) rows, one warp
-//             a row, B and C staged in shared memory (cuda/warp/warp_selective_scan.cuh says how
-//             a warp scans its row); with packed
-//             sequences selective_scan_forward_kernel, one block per row
-//             (cuda/block/block_selective_scan.cuh); sequences of
+//   forward:  selective_scan_forward_warp_kernel, a block per forward_warps (batch, channel)
+//             rows, one warp a row, B and C staged in shared memory (cuda/warp/warp_selective_scan.cuh
+//             says how a warp scans its row); with packed sequences selective_scan_forward_kernel,
+//             one block per row (cuda/block/block_selective_scan.cuh); sequences of
 //             length 1 (the decoding step) take selective_scan_step_kernel, a block per tile of
 //             step_threads rows, one thread per row (kernels/selective_scan_kernel.cuh);
 //   backward: the checkpoints (recomputed into a temporary when the caller saved none), then

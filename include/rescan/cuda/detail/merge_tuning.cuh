@@ -44,6 +44,10 @@ inline constexpr int score_min_blocks = 8;
 // in one walk over the members, so that many loads of x are in flight at once instead of one.
 inline constexpr int channel_threads = 128;
 inline constexpr int channel_unroll = 4;
-inline constexpr int weighted_min_blocks = 12;  // 12 blocks of 128 threads a multiprocessor: at most 40 registers
+// merge_weighted's register budget: 12 blocks of 128 threads a multiprocessor (at most 40 registers)
+// for float sums; double values take two registers each, and 8 blocks (64 registers) keep them
+// from spilling.
+template <class T>
+inline constexpr int weighted_min_blocks = sizeof(T) <= 4 ? 12 : 8;
 
 }  // namespace rescan::cuda_detail::merge_tuning

@@ -77,13 +77,21 @@ row_output_iterator<Problem> row_output(const Problem& problem, index_t row) {
 
 // The operator handed to cub::DeviceScan. CUB picks its tuned policies (threads, items a thread,
 // look-back delays) by operator type and only knows its own: with rescan::plus it falls back to
-// its generic policy, so a sum goes to CUB as ::cuda::std::plus<>, which adds the same two values
-// in the same order (earlier + later). Every other operator goes as it is.
-template <class Op>
-Op cub_scan_operator(const Op& op) {
-  return op;
+// its generic policy, so a sum of Element goes to CUB as ::cuda::std::plus<Element>, which adds
+// the same two values in the same order (earlier + later) and in the same type (not promoted, as
+// the transparent plus<> would promote narrow integers to int). Every other operator goes as it is.
+template <class Element, class Op>
+struct cub_scan_operator {
+  static Op of(const Op& op) { return op; }
+};
+template <class Element>
+struct cub_scan_operator<Element, rescan::plus> {
+  static ::cuda::std::plus<Element> of(const rescan::plus&) { return {}; }
+};
+template <class Problem>
+auto cub_operator_of(const Problem& problem) {
+  return cub_scan_operator<typename Problem::element_type, typename Problem::element_op_type>::of(problem.element_op());
 }
-inline ::cuda::std::plus<> cub_scan_operator(const rescan::plus&) { return {}; }
 
 // cub::DeviceScan on one row (temp == nullptr: size query only).
 template <class Problem>
@@ -92,14 +100,14 @@ cudaError_t device_scan_one_row(void* temp, std::size_t& temp_bytes, const Probl
                                 cudaStream_t stream) {
   if constexpr (Problem::exclusive) {
     return cub::DeviceScan::ExclusiveScan(temp, temp_bytes, row_input(problem, row), row_output(problem, row),
-                                          cub_scan_operator(problem.element_op()),
+                                          cub_operator_of(problem),
                                           cub::FutureValue<typename Problem::element_type>(
                                               const_cast<typename Problem::element_type*>(prefix)),
                                           length, stream);
   } else {
     (void)prefix;
     return cub::DeviceScan::InclusiveScan(temp, temp_bytes, row_input(problem, row), row_output(problem, row),
-                                          cub_scan_operator(problem.element_op()), length, stream);
+                                          cub_operator_of(problem), length, stream);
   }
 }
 

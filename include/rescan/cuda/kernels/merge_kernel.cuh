@@ -361,7 +361,7 @@ __global__ void merge_gather_kernel(merge_plan_arrays<const index_t> plan, strid
 // (one channel at a time, each member's load waited for the last); every channel's sum, and the
 // total, is the same walk over the members (ascending) as before.
 template <class T, class Size>
-__global__ void __launch_bounds__(merge_tuning::channel_threads, merge_tuning::weighted_min_blocks)
+__global__ void __launch_bounds__(merge_tuning::channel_threads, merge_tuning::weighted_min_blocks<T>)
     merge_weighted_kernel(merge_plan_arrays<const index_t> plan, strided_view<const T, 3> x,
                           strided_view<const Size, 2> size, strided_view<T, 3> out, strided_view<Size, 2> size_out) {
   constexpr int unroll = merge_tuning::channel_unroll;

@@ -6,7 +6,7 @@
 //
 // Float: each step is one inline-assembly block whose shuffle also says whether the source lane
 // exists (lane >= offset), and predicates the update on it, instead of a lane comparison and a
-// select a step. Double: the same in C++.
+// select a step. Double: the same in C++, with a fifth product of a (the whole prefix), unused.
 #pragma once
 
 #include "rescan/core/config.hpp"

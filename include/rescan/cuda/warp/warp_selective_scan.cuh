@@ -18,7 +18,7 @@
 // as the block kernels save and read them.
 //
 // Variable B and C are staged through shared memory a few states of a tile at a time
-// (block_tile_stage.cuh), the next states' copies in flight while the warps scan the current ones,
+// (block_selective_scan_stage.cuh), the next states' copies in flight while the warps scan the current ones,
 // and shared by the block's warps when all of their rows read the same B (or C) rows: one batch item
 // and group. Otherwise (a block across two batch items or groups, or B constant along L) each lane
 // reads its items from global memory itself.
@@ -30,7 +30,7 @@
 
 #include "rescan/core/config.hpp"
 #include "rescan/core/operators.hpp"
-#include "rescan/cuda/block/block_tile_stage.cuh"
+#include "rescan/cuda/block/block_selective_scan_stage.cuh"
 #include "rescan/cuda/detail/async_copy.cuh"
 #include "rescan/cuda/detail/launch.cuh"
 #include "rescan/cuda/detail/selective_scan_problem.cuh"
@@ -43,7 +43,7 @@ template <class T, int Items, int Warps>
 struct warp_selective_scan {
   static constexpr int lanes = 32;
   static constexpr int threads = Warps * lanes;
-  using stage_type = block_tile_stage<T, Items>;
+  using stage_type = block_selective_scan_stage<T, Items>;
   static constexpr index_t tile = stage_type::tile;
   static constexpr index_t interval = selective_scan_tuning::tile;
   static_assert(interval % tile == 0, "a tile divides the checkpoint interval");
@@ -55,6 +55,8 @@ struct warp_selective_scan {
     alignas(16) T staged[2][2][stage_states * tile];  // [buffer][B, C][state of the chunk * tile + slot]
     T carry[Warps][2][selective_scan_max_state];      // [warp][tile parity][n]: entering the tile
   };
+  static_assert(sizeof(storage) <= 48 * 1024,
+                "static shared memory is at most 48 KiB a block: fewer warps, states staged or bytes");
 
   // One (batch, channel) row as its warp reads it.
   struct row_inputs {

@@ -25,7 +25,7 @@
 namespace rescan::cuda_detail {
 
 template <class T, int Items>
-struct block_tile_stage {
+struct block_selective_scan_stage {
   static constexpr int lanes = 32;
   static constexpr int per_word = 16 / int(sizeof(T));  // elements in 16 bytes
   static constexpr int words = Items / per_word;        // a lane's 16-byte words

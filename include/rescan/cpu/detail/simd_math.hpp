@@ -385,14 +385,16 @@ V vector_reciprocal(const V& x) {
 }
 
 // log1p(w) for 0 <= w <= 1: 2 atanh(s) with s = w / (2 + w), or ln 2 + 2 atanh((w - 1) / (w + 3))
-// above sqrt(2) - 1, so that |s| <= 0.172 and the odd series converges fast in both.
+// above sqrt(2) - 1, so that |s| <= 0.172 and the odd series converges fast in both: with s^2 <=
+// 0.0296, the terms after s^(2 terms) / (2 terms + 1) add at most s2^(terms + 1) / (2 terms + 3)
+// relative to the sum, 2e-9 for float (4 terms; an ulp is 6e-8) and 8e-19 for double (10 terms).
 template <class T, class V>
 V vector_log1p_unit(const V& w) {
   const auto upper = w > T(0.41421356237309515);
   // One reciprocal: the branch is picked per lane before it (the same operations, so the same bits).
   const V s = (upper ? w - T(1) : w) * vector_reciprocal<T>(upper ? w + T(3) : w + T(2));
   const V s2 = s * s;
-  constexpr int terms = std::is_same_v<T, float> ? 7 : 14;
+  constexpr int terms = std::is_same_v<T, float> ? 4 : 10;
   V series = V{} + T(1.0 / (2 * terms + 1));
   for (int i = terms - 1; i >= 0; --i) series = series * s2 + T(1.0 / (2 * i + 1));
   const V log = T(2) * s * series;

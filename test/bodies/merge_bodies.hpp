@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -165,12 +166,7 @@ TEST_CASE_TEMPLATE_DEFINE("token merging: sequences around every plan tile size 
   // Its own random engine: the shared one's sequence, and so every later test's data, stays as it was.
   const index_t channels = 32;
   std::mt19937_64 engine(2048);
-  const auto uniform = [&](index_t count) {
-    std::uniform_real_distribution<double> pick(-1, 1);
-    std::vector<float> values(static_cast<std::size_t>(count));
-    for (auto& value : values) value = static_cast<float>(pick(engine));
-    return values;
-  };
+  const auto uniform = [&](index_t count) { return random_uniform<float>(static_cast<std::size_t>(count), -1, 1, engine); };
   for (index_t tokens : {255, 256, 257, 511, 512, 513, 1000, 2047, 2048}) {
     const index_t batch = tokens < 1000 ? 2 : 1;
     const auto metric = uniform(batch * tokens * channels);
@@ -303,9 +299,9 @@ TEST_CASE_TEMPLATE_DEFINE("token merging: merge, merge_weighted and unmerge matc
   // channel_unroll channels a pass, in two passes (CUDA). The 600-channel round's random draws are
   // taken back afterwards, so the tests after this one see the same data as before it was added.
   const index_t batch = 3, tokens = 21;
-  std::mt19937_64 engine_after_narrow;
+  std::optional<random_draws_taken_back> wide_round;
   for (index_t channels : {index_t(7), index_t(600)}) {
-    if (channels == 600) engine_after_narrow = random_engine();
+    if (channels == 600) wide_round.emplace();
     for (merge_mode mode : {merge_mode::merge, merge_mode::prune}) {
       for (index_t r : {index_t(0), index_t(4), index_t(10)}) {
         INFO(Harness::name << ": r " << r << (mode == merge_mode::prune ? ", prune" : ", merge"));
@@ -365,7 +361,6 @@ TEST_CASE_TEMPLATE_DEFINE("token merging: merge, merge_weighted and unmerge matc
       }
     }
   }
-  random_engine() = engine_after_narrow;
 }
 
 TEST_CASE_TEMPLATE_DEFINE("token merging: properties: sizes add up, order is kept, unmerge inverts merge where nothing merged, constants stay",

@@ -27,13 +27,31 @@ std::vector<T> random_integers(std::size_t count, int low, int high) {
   return values;
 }
 
+// Uniform in [low, high) as T, drawn from `engine` (the shared random_engine() by default).
 template <class T>
-std::vector<T> random_uniform(std::size_t count, double low, double high) {
+std::vector<T> random_uniform(std::size_t count, double low, double high, std::mt19937_64& engine) {
   std::uniform_real_distribution<double> pick(low, high);
   std::vector<T> values(count);
-  for (auto& value : values) value = static_cast<T>(pick(random_engine()));
+  for (auto& value : values) value = static_cast<T>(pick(engine));
   return values;
 }
+template <class T>
+std::vector<T> random_uniform(std::size_t count, double low, double high) {
+  return random_uniform<T>(count, low, high, random_engine());
+}
+
+// While alive, draws from random_engine() as usual; at its end, the engine is back where it was,
+// so a round added to a test does not change the data of the tests after it.
+class random_draws_taken_back {
+ public:
+  random_draws_taken_back() : saved_(random_engine()) {}
+  ~random_draws_taken_back() { random_engine() = saved_; }
+  random_draws_taken_back(const random_draws_taken_back&) = delete;
+  random_draws_taken_back& operator=(const random_draws_taken_back&) = delete;
+
+ private:
+  std::mt19937_64 saved_;
+};
 
 // Random 2x2 orthogonal matrices, half rotations and half reflections: their products stay
 // bounded (no overflow over 2^20 factors) and do not commute (rotations alone would: R(a)R(b) =

@@ -57,16 +57,17 @@ template <class T>
 inline constexpr int forward_min_blocks = sizeof(T) <= 4 ? 3 : 2;
 template <class T, class Body>
 void with_warp_items(index_t length, const Body& body) {
-  constexpr int most = int(64 / sizeof(T));
   if (length <= 32 * 4) {
     body(std::integral_constant<int, 4>{});
-  } else if constexpr (most < 16) {
-    body(std::integral_constant<int, 8>{});
-  } else if (length <= 32 * 8) {
-    body(std::integral_constant<int, 8>{});
-  } else {
-    body(std::integral_constant<int, 16>{});
+    return;
   }
+  if constexpr (64 / sizeof(T) >= 16) {  // not instantiated where 16 items would pass 64 bytes
+    if (length > 32 * 8) {
+      body(std::integral_constant<int, 16>{});
+      return;
+    }
+  }
+  body(std::integral_constant<int, 8>{});
 }
 // The decoding step (L = 1): a block takes tiles of step_threads rows, one thread per row; the
 // rows' states go in chunks of up to step_chunk n's, spread over the block's threads (each

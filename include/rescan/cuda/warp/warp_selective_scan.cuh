@@ -106,9 +106,14 @@ struct warp_selective_scan {
     // The flat sequence of steps: (tile, chunk of stage_states states), chunks fastest.
     const int chunks = static_cast<int>(ceil_div(N, index_t(stage_states)));
     const index_t steps = ceil_div(L, tile) * chunks;
+    // chunk c holds states c * stage_states .. + states_in(c) - 1
+    const auto states_in = [&](int c) {
+      const index_t left = N - index_t(c) * stage_states;
+      return static_cast<int>(left < stage_states ? left : stage_states);
+    };
     const auto stage_step = [&](index_t tile_begin, int chunk, int buffer) {
       const index_t n0 = index_t(chunk) * stage_states;
-      const int states = static_cast<int>(N - n0 < stage_states ? N - n0 : stage_states);
+      const int states = states_in(chunk);
       const int valid = static_cast<int>(L - tile_begin < tile ? L - tile_begin : tile);
       const int thread = static_cast<int>(threadIdx.x);
       if (stage_B) stage_type::stage(shared.staged[buffer][0], block_B, n0, states, tile_begin, valid, thread, threads);
@@ -146,7 +151,7 @@ struct warp_selective_scan {
       if (has_row) {
         // states n0 .. n0 + states - 1, the s-th at s * tile in the staged buffers
         const index_t n0 = index_t(chunk) * stage_states;
-        const int states = static_cast<int>(N - n0 < stage_states ? N - n0 : stage_states);
+        const int states = states_in(chunk);
         const T* staged_B = shared.staged[q % 2][0];
         const T* staged_C = shared.staged[q % 2][1];
         const T* A = &p.A(in.d, n0);

@@ -2,9 +2,9 @@
 //   (32, 384, 197, 16)   Vim-Ti layer
 //   (32, 768, 197, 16)   Vim-S layer
 //   (1, 1536, 4096, 16)  language-model prefill
-// forward (with and without saving checkpoints; without the host checks; the block-scan kernel;
-// the warp kernel at each items-a-lane choice), backward (every gradient, from saved checkpoints
-// and recomputing them), and the decoding step at (64, 1536, 1, 16). Mamba's usual arguments:
+// forward (with and without saving checkpoints; without the host checks; the kernel with the
+// states across lanes; the block-scan kernel; the warp kernel at each items-a-lane choice),
+// backward (every gradient, from saved checkpoints and recomputing them), and the decoding step at (64, 1536, 1, 16). Mamba's usual arguments:
 // variable B and C with one group, D, z, delta_bias, softplus; float storage and math.
 // Each iteration is timed with CUDA events (UseManualTime) and includes the call's host-side
 // validation (A finite: one small copy and a stream synchronization). Counters: ns per state update
@@ -134,6 +134,15 @@ void selective_scan_forward_no_checks(benchmark::State& state) {
 }
 BENCHMARK(selective_scan_forward_no_checks)->Apply(shapes);
 
+// The kernel with the states across lanes (16 lanes a row at N = 16), which the library picks for
+// N <= 16 and L <= 256, alone: against the warp kernel below, whose lanes hold positions.
+void selective_scan_forward_state_lanes(benchmark::State& state) {
+  time_forward_launch(state, "selective_scan_forward_state_lanes", [](const auto&... a) {
+    rescan::cuda_detail::launch_state_lanes_selective_scan_forward<float, 16>(a...);
+  });
+}
+BENCHMARK(selective_scan_forward_state_lanes)->Apply(shapes);
+
 // The warp kernel with a given number of items a lane (4, 8 or 16; the library picks by L: 4 up to
 // L = 128, 8 up to 256, else 16): the measurement behind that choice.
 template <int Items>
@@ -145,6 +154,16 @@ void selective_scan_forward_warp_items(benchmark::State& state) {
 BENCHMARK(selective_scan_forward_warp_items<4>)->Apply(shapes);
 BENCHMARK(selective_scan_forward_warp_items<8>)->Apply(shapes);
 BENCHMARK(selective_scan_forward_warp_items<16>)->Apply(shapes);
+
+// Few long rows (a language model's prefill at batch 1, 2, 4): where the kernel with the states
+// across lanes runs out of warps (batch * dim / 2 of them) and the warp kernel, whose lanes hold
+// positions, keeps up; the library's choice between them rests on this.
+void few_long_rows(benchmark::internal::Benchmark* bench) {
+  for (index_t batch : {1, 2, 4}) bench->Args({batch, 1536, 2048, 16});
+  bench->ArgNames({"batch", "dim", "L", "N"})->UseManualTime()->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(selective_scan_forward_state_lanes)->Apply(few_long_rows);
+BENCHMARK(selective_scan_forward_warp_items<16>)->Apply(few_long_rows);
 
 // The same kernel work through the block-scan formulation (one block per row, a cub::BlockScan per
 // state and tile; what rows with packed sequences run), the alternative to the warp kernel.

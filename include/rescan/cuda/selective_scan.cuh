@@ -4,9 +4,11 @@
 // Each call: checks that every given view is device (or managed) memory; validates on the host that
 // A is finite and that packed-sequence offsets run sorted from 0 to L (one small copy and one
 // stream synchronization); then queues on backend.stream
-//   forward:  selective_scan_forward_warp_kernel, a block per forward_warps (batch, channel)
-//             rows, one warp a row, B and C staged in shared memory (cuda/warp/warp_selective_scan.cuh
-//             says how a warp scans its row); with packed sequences selective_scan_forward_kernel,
+//   forward:  N <= 16 and L <= 256: selective_scan_forward_state_lanes_kernel, 4 to 16 lanes a
+//             (batch, channel) row, one a state, each walking the row's positions in order, B and C
+//             staged in shared memory (cuda/warp/warp_state_lanes_selective_scan.cuh); other rows:
+//             selective_scan_forward_warp_kernel, a block per forward_warps rows, one warp a row
+//             (cuda/warp/warp_selective_scan.cuh says how a warp scans its row); with packed sequences selective_scan_forward_kernel,
 //             one block per row (cuda/block/block_selective_scan.cuh); sequences of
 //             length 1 (the decoding step) take selective_scan_step_kernel, a block per tile of
 //             step_threads rows, one thread per row (kernels/selective_scan_kernel.cuh);
@@ -129,6 +131,22 @@ void launch_warp_selective_scan_forward_items(const ss_params<T>& p, const strid
   check_launch(function, "selective_scan_forward_warp_kernel");
 }
 
+// Rows without packed sequences, N <= 16 (the library: also L <= 256): Lanes lanes a row, one a state.
+template <class T, int Lanes>
+void launch_state_lanes_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 3>& out,
+                                               bool accumulate_output, const strided_view<T, 3>& last_state,
+                                               const strided_view<T, 4>& checkpoints, cudaStream_t stream,
+                                               const char* function) {
+  constexpr int warps = selective_scan_tuning::forward_warps;
+  using scan = warp_state_lanes_selective_scan<T, Lanes, warps>;
+  const index_t rows = p.batch * p.dim;
+  if (rows == 0) return;
+  selective_scan_forward_state_lanes_kernel<T, Lanes, warps>
+      <<<grid_for_items(ceil_div(rows, index_t(scan::rows_per_block))), scan::threads, 0, stream>>>(
+          p, out, accumulate_output, last_state, checkpoints);
+  check_launch(function, "selective_scan_forward_state_lanes_kernel");
+}
+
 // The same with the items the tuning picks for L.
 template <class T>
 void launch_warp_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 3>& out, bool accumulate_output,
@@ -154,7 +172,10 @@ void run_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 3>&
     check_launch(function, "selective_scan_step_kernel");
   } else if (p.sequences.packed()) {
     launch_selective_scan_forward<T, true>(p, out, accumulate_output, last_state, checkpoints, stream, function);
-  } else {
+  } else if (!selective_scan_tuning::with_state_lanes(p.state, p.length, [&](auto lanes) {
+               launch_state_lanes_selective_scan_forward<T, decltype(lanes)::value>(
+                   p, out, accumulate_output, last_state, checkpoints, stream, function);
+             })) {
     launch_warp_selective_scan_forward(p, out, accumulate_output, last_state, checkpoints, stream, function);
   }
 }

@@ -94,13 +94,6 @@ struct ss_backward_outputs {
   T* run_dC = nullptr;
 };
 
-template <class T>
-RESCAN_HOST_DEVICE void ss_write(const strided_view<T, 3>& view, index_t i, index_t j, index_t k, T value,
-                                 bool accumulate) {
-  T& target = view(i, j, k);
-  target = accumulate ? target + value : value;
-}
-
 template <class T, bool Packed, int Threads, int Items>
 struct block_selective_scan {
   using traits = ss_element<T, Packed>;
@@ -234,12 +227,7 @@ struct block_selective_scan {
         for (int j = 0; j < Items; ++j) {
           if (!valid[j]) continue;
           const index_t s = tile_begin + index_t(thread) * Items + j;
-          T value = y[j] * p.scale;
-          if (p.has_z()) {
-            const T z = p.z(b, d, s);
-            value *= z * sigmoid_of(z);
-          }
-          ss_write(out, b, d, s, value, accumulate_output);
+          ss_write(out, b, d, s, ss_scaled_and_gated(p, y[j], b, d, s), accumulate_output);
         }
       }
     }

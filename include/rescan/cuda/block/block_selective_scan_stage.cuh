@@ -24,6 +24,30 @@
 
 namespace rescan::cuda_detail {
 
+// Copies one 16-byte word's worth of a row, row[(first + e) * stride] for e = 0 .. 16 / sizeof(T) - 1,
+// to `into` (16-byte aligned shared memory), the elements from `valid` - first on (past the row's
+// end) zero: one 16-byte copy where the row is contiguous and the source aligned, else element by
+// element. The copies are in flight until async_copy_commit / async_copy_wait.
+template <class T>
+__device__ void stage_word(T* into, const T* row, index_t stride, index_t first, index_t valid) {
+  constexpr int per_word = 16 / int(sizeof(T));
+  if (stride == 1 && first + per_word <= valid) {
+    const T* from = row + first;
+    if (reinterpret_cast<std::uintptr_t>(from) % 16 == 0) {
+      async_copy<16>(into, from);
+      return;
+    }
+  }
+#pragma unroll
+  for (int e = 0; e < per_word; ++e) {
+    if (first + e < valid) {
+      async_copy<int(sizeof(T))>(into + e, row + (first + e) * stride);
+    } else {
+      into[e] = T(0);
+    }
+  }
+}
+
 template <class T, int Items>
 struct block_selective_scan_stage {
   static constexpr int lanes = 32;
@@ -50,8 +74,7 @@ struct block_selective_scan_stage {
 
   // Issues the copies of states n0 .. n0 + states - 1, positions tile_begin .. tile_begin + tile - 1,
   // of a row matrix into `to` (states x tile elements, 16-byte aligned); positions from `valid` on
-  // (past the row's end) are zero. Whole words go as one 16-byte copy where the row is contiguous and
-  // aligned, others element by element. Every thread of the block calls it with its index `thread`
+  // (past the row's end) are zero (stage_word). Every thread of the block calls it with its index `thread`
   // of `threads`; the copies are in flight until async_copy_commit / async_copy_wait.
   __device__ static void stage(T* to, const ss_row_matrix<T>& m, index_t n0, int states, index_t tile_begin,
                                int valid, int thread, int threads) {
@@ -60,22 +83,7 @@ struct block_selective_scan_stage {
       const int s = k / state_words, word = k % state_words;
       const int first = word * per_word;  // the word's first position in the tile
       T* into = to + s * tile + slot(word / words, word % words) * per_word;
-      const T* row = m.data + (n0 + s) * m.n_stride;
-      if (m.s_stride == 1 && first + per_word <= valid) {
-        const T* from = row + tile_begin + first;
-        if (reinterpret_cast<std::uintptr_t>(from) % 16 == 0) {
-          async_copy<16>(into, from);
-          continue;
-        }
-      }
-#pragma unroll
-      for (int e = 0; e < per_word; ++e) {
-        if (first + e < valid) {
-          async_copy<int(sizeof(T))>(into + e, row + (tile_begin + first + e) * m.s_stride);
-        } else {
-          into[e] = T(0);
-        }
-      }
+      stage_word(into, m.data + (n0 + s) * m.n_stride, m.s_stride, tile_begin + first, tile_begin + valid);
     }
   }
 };

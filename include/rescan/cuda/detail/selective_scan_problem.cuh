@@ -43,7 +43,32 @@ void with_block_threads(index_t length, const Body& body) {
     body(std::integral_constant<int, threads>{});
   }
 }
-// Rows without packed sequences run the warp-level forward pass (warp/warp_selective_scan.cuh):
+// Rows without packed sequences, N <= 16 and L <= 256 run the forward pass with the states across
+// lanes (warp/warp_state_lanes_selective_scan.cuh): the fewest lanes a row (4, 8 or 16) that hold
+// its N states, forward_warps warps a block. Calls `body` with the lanes (std::integral_constant),
+// or returns false for the other rows (the warp kernel below). Measured on an H100 at N = 16
+// (docs/benchmarks-gpu.md): 1.5x the warp kernel at Vim's L = 197; at L = 2048 the same time from
+// batch 2 on and 1.7x slower at batch 1 (a row is one group's serial walk, and 768 warps do not
+// fill the GPU), where the warp kernel's lanes split the row's positions.
+inline constexpr index_t state_lanes_max_state = 16;
+inline constexpr index_t state_lanes_max_length = 256;
+// Its registers are budgeted for this many blocks of forward_warps warps a multiprocessor (float:
+// 4, at most 128 registers a thread; double values take two registers each, so 2).
+template <class T>
+inline constexpr int state_lanes_min_blocks = sizeof(T) <= 4 ? 4 : 2;
+template <class Body>
+bool with_state_lanes(index_t state, index_t length, const Body& body) {
+  if (length > state_lanes_max_length || state > state_lanes_max_state) return false;
+  if (state <= 4) {
+    body(std::integral_constant<int, 4>{});
+  } else if (state <= 8) {
+    body(std::integral_constant<int, 8>{});
+  } else {
+    body(std::integral_constant<int, 16>{});
+  }
+  return true;
+}
+// The other rows without packed sequences run the warp-level forward pass (warp/warp_selective_scan.cuh):
 // one warp per row, forward_warps warps a block, 32 * items positions a tile. Items grow with L so
 // that the scan's fixed cost is spread over more positions, up to 64 bytes of each per-item array
 // a lane (16 floats, 8 doubles). Calls `body` with the items (std::integral_constant).
@@ -206,6 +231,29 @@ struct ss_params {
     return h0.data() != nullptr ? h0(index, d, n) : T(0);
   }
 };
+
+// view(i, j, k) = value, or += value when accumulating.
+template <class T>
+RESCAN_HOST_DEVICE void ss_write(const strided_view<T, 3>& view, index_t i, index_t j, index_t k, T value,
+                                 bool accumulate) {
+  T& target = view(i, j, k);
+  target = accumulate ? target + value : value;
+}
+
+// y as the output wants it: scaled, then gated by silu(z) where the call has a z (z, the position's
+// value, is ignored otherwise).
+template <class T>
+RESCAN_HOST_DEVICE T ss_scaled_and_gated(const ss_params<T>& p, T y, T z) {
+  T value = y * p.scale;
+  if (p.has_z()) value *= z * sigmoid_of(z);
+  return value;
+}
+// The same for position (b, d, s), reading its z.
+template <class T>
+RESCAN_HOST_DEVICE T ss_scaled_and_gated(const ss_params<T>& p, T y, index_t b, index_t d, index_t s) {
+  return ss_scaled_and_gated(p, y, p.has_z() ? p.z(b, d, s) : T(0));
+}
+
 
 template <class T>
 ss_params<T> make_params(const detail::selective_scan_problem<T>& problem) {

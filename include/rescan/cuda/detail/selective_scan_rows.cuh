@@ -99,4 +99,13 @@ __device__ ss_row_matrix<T> ss_row_of(const ss_input_matrix<T>& m, index_t b, in
   return {m.constant.data() + d * m.constant.stride(0), m.constant.stride(1), index_t(0)};
 }
 
+// Whether the rows from (first_b, first_d) to (last_b, last_d) all read the same rows of B or C,
+// and it varies along L: one batch item and group (every channel of Mamba's B and C). A block
+// running such rows can stage that matrix once for all of them.
+template <class T>
+__device__ bool ss_rows_share(const ss_input_matrix<T>& m, index_t first_b, index_t first_d, index_t last_b,
+                              index_t last_d) {
+  return m.is_variable && first_b == last_b && m.group_of(first_d) == m.group_of(last_d);
+}
+
 }  // namespace rescan::cuda_detail

@@ -1,6 +1,9 @@
 // Kernels of the selective scan:
-//   selective_scan_forward_warp_kernel   rows without packed sequences: a block per Warps rows,
-//                                   one warp a row, warp_selective_scan::forward_rows;
+//   selective_scan_forward_state_lanes_kernel   rows without packed sequences, N <= 16, L <= 256:
+//                                   a block per Warps * 32 / Lanes rows, Lanes lanes a row (one a
+//                                   state), warp_state_lanes_selective_scan::forward_rows;
+//   selective_scan_forward_warp_kernel   the other rows without packed sequences: a block per
+//                                   Warps rows, one warp a row, warp_selective_scan::forward_rows;
 //   selective_scan_forward_kernel   rows with packed sequences: one block per (batch, channel) row
 //                                   (rows looped over when the grid is capped),
 //                                   block_selective_scan::forward_row;
@@ -24,6 +27,7 @@
 #include "rescan/cuda/detail/elements.cuh"
 #include "rescan/cuda/detail/selective_scan_problem.cuh"
 #include "rescan/cuda/warp/warp_selective_scan.cuh"
+#include "rescan/cuda/warp/warp_state_lanes_selective_scan.cuh"
 
 namespace rescan::cuda_detail {
 
@@ -47,6 +51,19 @@ __global__ void __launch_bounds__(Warps * 32, selective_scan_tuning::forward_min
   __shared__ typename scan::storage shared;
   const index_t rows = p.batch * p.dim;
   for (index_t first_row = index_t(blockIdx.x) * Warps; first_row < rows; first_row += index_t(gridDim.x) * Warps) {
+    scan::forward_rows(shared, p, first_row, out, accumulate_output, last_state, checkpoints);
+  }
+}
+
+template <class T, int Lanes, int Warps>
+__global__ void __launch_bounds__(Warps * 32, selective_scan_tuning::state_lanes_min_blocks<T>)
+    selective_scan_forward_state_lanes_kernel(ss_params<T> p, strided_view<T, 3> out, bool accumulate_output,
+                                              strided_view<T, 3> last_state, strided_view<T, 4> checkpoints) {
+  using scan = warp_state_lanes_selective_scan<T, Lanes, Warps>;
+  __shared__ typename scan::storage shared;
+  const index_t rows = p.batch * p.dim;
+  for (index_t first_row = index_t(blockIdx.x) * scan::rows_per_block; first_row < rows;
+       first_row += index_t(gridDim.x) * scan::rows_per_block) {
     scan::forward_rows(shared, p, first_row, out, accumulate_output, last_state, checkpoints);
   }
 }
@@ -173,12 +190,7 @@ __global__ void __launch_bounds__(Threads)
     }
 
     if (write_out && owns_row) {
-      T value = y * p.scale;
-      if (p.has_z()) {
-        const T z = p.z(b, d, 0);
-        value *= z * sigmoid_of(z);
-      }
-      ss_write(out, b, d, 0, value, accumulate_output);
+      ss_write(out, b, d, 0, ss_scaled_and_gated(p, y, b, d, 0), accumulate_output);
     }
     __syncthreads();  // the next tile rewrites the rows' values and the chunk
   }

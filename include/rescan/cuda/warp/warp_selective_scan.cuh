@@ -1,6 +1,7 @@
 // Warp-level selective scan, forward pass: a block of Warps warps runs Warps consecutive
 // (batch, channel) rows, one warp a row, tile after tile (rows without packed sequences; packed rows
-// take block_selective_scan.cuh).
+// take block_selective_scan.cuh, and rows of N <= 16 states and L <= 256 positions
+// warp_state_lanes_selective_scan.cuh).
 //
 // A tile is 32 * Items consecutive positions; lane i holds positions i*Items .. i*Items + Items - 1.
 // Per tile a lane loads u and Δ (bias, softplus) of its items once, then for every state n:
@@ -84,10 +85,8 @@ struct warp_selective_scan {
     const index_t last_row = (first_row + Warps < rows ? first_row + Warps : rows) - 1;
     const index_t first_b = first_row / p.dim, first_d = first_row % p.dim;
     const index_t last_b = last_row / p.dim, last_d = last_row % p.dim;
-    const auto shared_by_block = [&](const ss_input_matrix<T>& m) {
-      return m.is_variable && first_b == last_b && m.group_of(first_d) == m.group_of(last_d);
-    };
-    const bool stage_B = shared_by_block(p.B), stage_C = write_out && shared_by_block(p.C);
+    const bool stage_B = ss_rows_share(p.B, first_b, first_d, last_b, last_d);
+    const bool stage_C = write_out && ss_rows_share(p.C, first_b, first_d, last_b, last_d);
     const ss_row_matrix<T> block_B = ss_row_of(p.B, first_b, first_d), block_C = ss_row_of(p.C, first_b, first_d);
 
     row_inputs in{};

@@ -4,8 +4,9 @@
 //   (1, 1536, 4096, 16)  language-model prefill
 // forward (with and without saving checkpoints; without the host checks; the kernel with the
 // states across lanes; the block-scan kernel; the warp kernel at each items-a-lane choice),
-// backward (every gradient, from saved checkpoints and recomputing them), and the decoding step at (64, 1536, 1, 16). Mamba's usual arguments:
-// variable B and C with one group, D, z, delta_bias, softplus; float storage and math.
+// backward (every gradient, from saved checkpoints and recomputing them), and the decoding step at
+// (64, 1536, 1, 16). Mamba's usual arguments: variable B and C with one group, D, z, delta_bias,
+// softplus; float storage and math.
 // Each iteration is timed with CUDA events (UseManualTime) and includes the call's host-side
 // validation (A finite: one small copy and a stream synchronization). Counters: ns per state update
 // (time / (batch * dim * L * N)) and the bytes each pass must move at least (inputs read once,

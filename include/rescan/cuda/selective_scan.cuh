@@ -8,8 +8,9 @@
 //             (batch, channel) row, one a state, each walking the row's positions in order, B and C
 //             staged in shared memory (cuda/warp/warp_state_lanes_selective_scan.cuh); other rows:
 //             selective_scan_forward_warp_kernel, a block per forward_warps rows, one warp a row
-//             (cuda/warp/warp_selective_scan.cuh says how a warp scans its row); with packed sequences selective_scan_forward_kernel,
-//             one block per row (cuda/block/block_selective_scan.cuh); sequences of
+//             (cuda/warp/warp_selective_scan.cuh says how a warp scans its row); with packed
+//             sequences selective_scan_forward_kernel, one block per row
+//             (cuda/block/block_selective_scan.cuh); sequences of
 //             length 1 (the decoding step) take selective_scan_step_kernel, a block per tile of
 //             step_threads rows, one thread per row (kernels/selective_scan_kernel.cuh);
 //   backward: the checkpoints (recomputed into a temporary when the caller saved none), then
@@ -131,7 +132,8 @@ void launch_warp_selective_scan_forward_items(const ss_params<T>& p, const strid
   check_launch(function, "selective_scan_forward_warp_kernel");
 }
 
-// Rows without packed sequences, N <= 16 (the library: also L <= 256): Lanes lanes a row, one a state.
+// Rows without packed sequences, N <= Lanes (the library: also L <= 256): Lanes lanes a row, one a
+// state.
 template <class T, int Lanes>
 void launch_state_lanes_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 3>& out,
                                                bool accumulate_output, const strided_view<T, 3>& last_state,
@@ -139,6 +141,9 @@ void launch_state_lanes_selective_scan_forward(const ss_params<T>& p, const stri
                                                const char* function) {
   constexpr int warps = selective_scan_tuning::forward_warps;
   using scan = warp_state_lanes_selective_scan<T, Lanes, warps>;
+  if (p.state > Lanes) {  // (the kernel would stage past its buffers and drop states)
+    detail::raise<error>(function, ": ", p.state, " states do not fit ", Lanes, " lanes a row");
+  }
   const index_t rows = p.batch * p.dim;
   if (rows == 0) return;
   selective_scan_forward_state_lanes_kernel<T, Lanes, warps>

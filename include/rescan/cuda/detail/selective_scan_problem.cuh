@@ -254,7 +254,6 @@ RESCAN_HOST_DEVICE T ss_scaled_and_gated(const ss_params<T>& p, T y, index_t b, 
   return ss_scaled_and_gated(p, y, p.has_z() ? p.z(b, d, s) : T(0));
 }
 
-
 template <class T>
 ss_params<T> make_params(const detail::selective_scan_problem<T>& problem) {
   ss_params<T> p;

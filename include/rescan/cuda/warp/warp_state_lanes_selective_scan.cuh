@@ -6,8 +6,8 @@
 // (= the group's lanes), and per chunk:
 //   1. lane n of a group makes Δ (bias, softplus) and Δ u of the chunk's position n and leaves them
 //      in shared memory for its group (one softplus a position, not one a state);
-//   2. each lane runs its state through the chunk's positions: an exp2, three multiplies and a
-//      multiply-add a position, with B and C of its state read 16 bytes at a time;
+//   2. each lane runs its state through the chunk's positions: (float) an exp2, three multiplies
+//      and a multiply-add a position, with B and C of its state read 16 bytes at a time;
 //   3. the group's C_n h_n of the chunk (Lanes x Lanes) go through shared memory, and lane n sums
 //      those of position n over the states (n in order), adds D u, scales, gates and writes y.
 // There is no scan between lanes: against the warp kernel whose lanes hold positions
@@ -23,10 +23,11 @@
 // global memory. Checkpoint k is the state entering position k * interval (h0 or 0 for k = 0),
 // as the block kernels save and read them; positions past L do not exist for the recurrence.
 //
-// Shared memory layouts, chosen so that no 8 lanes of a 16-byte access share banks: a state's staged
-// row and a lane's row of C h are padded by 16 bytes (rows start 4 banks apart), and a group's C h
-// block is offset by Lanes elements from the previous group's (so the groups' column reads, which
-// go one element a lane, fall on different banks).
+// Shared memory layouts: a state's staged row and a lane's row of C h are padded by 16 bytes (staged
+// rows start 4 banks apart, so the group's 16-byte reads of one chunk do not conflict), and a
+// group's C h block is offset by Lanes elements from the previous group's (so the groups' column
+// reads, one element a lane, fall on different banks). Float rows of C h are written without
+// conflicts too; double at 4 lanes a row has 2-way conflicts on those writes.
 #pragma once
 
 #include <cstring>
@@ -65,9 +66,9 @@ struct warp_state_lanes_selective_scan {
   static_assert(sizeof(storage) <= 48 * 1024, "static shared memory is at most 48 KiB a block");
 
   // Rows first_row .. first_row + rows_per_block - 1 (those below batch * dim): warp w's group g runs
-  // row first_row + w * rows_per_warp + g. out: (batch, dim, L) or empty (checkpoints only);
-  // last_state (batch, dim, N) and checkpoints (batch, dim, tiles, N) optional (no data). Every
-  // thread of the block must call it.
+  // row first_row + w * rows_per_warp + g; N <= Lanes. out: (batch, dim, L) or empty (checkpoints
+  // only); last_state (batch, dim, N) and checkpoints (batch, dim, ceil(L / interval), N) optional
+  // (no data). Every thread of the block must call it.
   __device__ static void forward_rows(storage& shared, const ss_params<T>& p, index_t first_row,
                                       const strided_view<T, 3>& out, bool accumulate_output,
                                       const strided_view<T, 3>& last_state, const strided_view<T, 4>& checkpoints) {
@@ -127,8 +128,8 @@ struct warp_state_lanes_selective_scan {
       if (write_out && p.has_z()) next_z = has_position ? z_row.data[s * z_row.stride] : T(0);
     };
     prefetch(0);
-    // The rows of C h of lanes past N stay zero (their own h may be NaN * 0 where a row's inputs are
-    // not finite), so lane n sums all Lanes rows.
+    // The rows of C h of lanes past N stay zero (their own h may be NaN: exp2(inf * 0) for an
+    // infinite Δ), so lane n sums all Lanes rows.
     if (n >= N) {
       T zeros[chunk] = {};
       write_words(shared.partial[warp] + group * group_span + n * partial_stride, zeros);
@@ -167,7 +168,7 @@ struct warp_state_lanes_selective_scan {
         __syncwarp();
 
         // 2. the lane's state through the chunk
-        T B[chunk], C[chunk], steps[chunk], steps_u[chunk];
+        T B[chunk], C[chunk], steps[chunk], steps_u[chunk];  // (C and output: only read with an output)
         read_words(&shared.step[warp][group * Lanes], steps);
         read_words(&shared.step_u[warp][group * Lanes], steps_u);
         load_state_row(stage_B, staged_B, B_row, has_state, n, chunk_begin, count, B);

@@ -18,6 +18,14 @@
 #define RESCAN_NOINLINE
 #endif
 
+// Inlines a small step into the hot loop that calls it (a lambda GCC otherwise called from the
+// unrolled loop of the selective scan's recurrence, once a position).
+#if defined(__GNUC__) || defined(__clang__)
+#define RESCAN_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define RESCAN_ALWAYS_INLINE
+#endif
+
 // Bounds checks on view element access: on in debug builds (no NDEBUG), or when the user
 // defines RESCAN_BOUNDS_CHECK=1. Device code never checks (no exceptions there).
 #if !defined(RESCAN_BOUNDS_CHECK)

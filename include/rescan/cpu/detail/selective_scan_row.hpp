@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "rescan/cpu/detail/simd_math.hpp"
 #include "rescan/scan/selective_scan_dispatch.hpp"
@@ -242,10 +243,12 @@ struct selective_scan_row_kernel {
       recur_vectors<Save>(t0, n, h, A);
       h.zip(A, [&](V& x, V&, int p) { state[p] = x; });
     }
-    // y = Σ_n C h (the lanes of each position's vector) + D u.
+    // y = Σ_n C h (the lanes of each position's vector) + D u. (One state vector: recur_one_vector
+    // has summed the whole groups of W positions itself.)
     T* y = y_block();
     const T* u = u_block();
-    sum_lanes(y_lanes(), n, y);
+    const index_t summed = StaticP == 1 ? n - n % W : 0;
+    sum_lanes(y_lanes() + summed * W, n - summed, y + summed);
     for (index_t i = 0; i < n; i += W) lanes::store(y + i, lanes::load(y + i) + row.D * lanes::load(u + i));
   }
 
@@ -260,20 +263,29 @@ struct selective_scan_row_kernel {
   // One state vector per position. Not inlined on purpose: the state is then live only inside this
   // loop, and the register allocator keeps it in a register (inlined into the row loop, whose calls
   // clobber every vector register, it was kept in memory: a store and a load on the critical path).
+  // Whole groups of W positions sum their C h over the lanes in registers, into y_block (the bits
+  // of sum_lanes); the last n % W positions leave their C h vectors in y_lanes for recur to sum.
   template <bool Save>
   RESCAN_NOINLINE V recur_one_vector(index_t t0, index_t n, V h) const {
     const V A = lanes::load(row.A_log2e);
     const T* dt = delta_block();
     const T* du = delta_u();
-    T* ys = y_lanes();
-    for (index_t i = 0; i < n; ++i) {
+    const auto advance = [&](index_t i) RESCAN_ALWAYS_INLINE {  // h through position t0 + i; returns C h
       const index_t t = t0 + i;
       const V decay = vector_exp2<T>(lanes::broadcast(dt[i]) * A);
       if constexpr (Save) lanes::store(states_before() + i * W, h);
       h = decay * h + lanes::broadcast(du[i]) * lanes::load(row.B + t * row.B_step);
-      lanes::store(ys + i * W, lanes::load(row.C + t * row.C_step) * h);
       if constexpr (Save) lanes::store(decays() + i * W, decay);
+      return lanes::load(row.C + t * row.C_step) * h;
+    };
+    index_t i = 0;
+    for (; i + W <= n; i += W) {
+      V outputs[W];
+#pragma GCC unroll 64
+      for (int m = 0; m < W; ++m) outputs[m] = advance(i + m);  // unrolled: outputs stays in registers
+      lanes::store(y_block() + i, lanes::sum_each(outputs));
     }
+    for (; i < n; ++i) lanes::store(y_lanes() + i * W, advance(i));
     if constexpr (Save) lanes::store(states_before() + n * W, h);
     return h;
   }

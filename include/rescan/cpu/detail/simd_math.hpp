@@ -77,14 +77,21 @@ struct math_lanes {
   // sum() (so each result has the same bits), in about three operations per vector instead of
   // 2 log2(W): pairs of vectors are folded together, half of each from each (see fold_pairs).
   static void sum_each(const T* vectors, T* sums) {
+    vector v[width];
+    for (int m = 0; m < width; ++m) v[m] = load(vectors + m * width);
+    store(sums, sum_each(v));
+  }
+  // The same for W vectors the caller holds (in registers, when it indexes them with constants):
+  // lane j of the result := sum(vectors[j]).
+  static vector sum_each(const vector (&vectors)[width]) {
 #if RESCAN_HAS_VECTOR_EXTENSIONS
     vector v[width];
     // Folding pairs leaves lane L holding the sum of input bit_reversed(L): feed them reversed.
-    for (int m = 0; m < width; ++m) v[m] = load(vectors + bit_reversed(m) * width);
+    for (int m = 0; m < width; ++m) v[m] = vectors[bit_reversed(m)];
     fold_pairs<width>(v, width);
-    store(sums, v[0]);
+    return v[0];
 #else
-    sums[0] = vectors[0];
+    return vectors[0];
 #endif
   }
 

@@ -439,16 +439,18 @@ struct selective_scan_row_kernel {
         }
         for (index_t i = 0; i < n; i += W) dD += lanes::load(gy + i) * lanes::load(u + i);  // zero beyond n
         // The reverse recurrence over the block, then du and dΔ from its per-lane sums.
+        T* s1 = y_block();  // y is no longer needed
+        T* s2 = z_block();
+        index_t s1_summed = 0;  // positions whose s1 the reverse recurrence has summed itself
         if constexpr (StaticP == 1) {
           carry c{dh[0], dA[0], dB[0], dC[0]};
-          c = reverse_one_vector(t0, n, c, g);
+          c = reverse_one_vector(t0, n, c, g, s1);
           dh[0] = c.dh, dA[0] = c.dA, dB[0] = c.dB, dC[0] = c.dC;
+          s1_summed = n - n % W;
         } else {
           reverse_vectors(t0, n, dh, dA, dB, dC, g);
         }
-        T* s1 = y_block();  // y is no longer needed
-        T* s2 = z_block();
-        sum_lanes(s1_lanes(), n, s1);
+        sum_lanes(s1_lanes() + s1_summed * W, n - s1_summed, s1 + s1_summed);
         sum_lanes(s2_lanes(), n, s2);
         for (index_t i = n; i < ((n + W - 1) / W) * W; ++i) s1[i] = s2[i] = T(0);  // dΔ = 0 there
         const T* slope = softplus_slope();
@@ -505,17 +507,29 @@ struct selective_scan_row_kernel {
   }
 
   // The reverse recurrence over positions [t0, t0 + n) of a saved block, one state vector. Not
-  // inlined, for the same reason as recur_one_vector: the carries stay in registers.
-  RESCAN_NOINLINE carry reverse_one_vector(index_t t0, index_t n, carry c, const selective_scan_row_gradients<T>& g) const {
+  // inlined, for the same reason as recur_one_vector: the carries stay in registers. The s2
+  // vectors go to s2_lanes; the s1 vectors of each whole group of W positions are summed over the
+  // lanes in registers into s1_sums (as recur_one_vector does with C h), those of the last n % W
+  // positions go to s1_lanes.
+  RESCAN_NOINLINE carry reverse_one_vector(index_t t0, index_t n, carry c, const selective_scan_row_gradients<T>& g,
+                                           T* s1_sums) const {
     const V A = lanes::load(row.A);
-    for (index_t i = n - 1; i >= 0; --i) {
+    const auto back = [&](index_t i) RESCAN_ALWAYS_INLINE {  // c through position t0 + i; returns s1
       const index_t t = t0 + i;
       V s1{}, s2{};
       reverse_position(row.B + t * row.B_step, row.C + t * row.C_step, g.dB ? g.dB + t * W : nullptr,
                        g.dC ? g.dC + t * W : nullptr, i * W, A, lanes::broadcast(dout_block()[i]),
                        lanes::broadcast(delta_block()[i]), lanes::broadcast(delta_u()[i]), c, s1, s2, g);
-      lanes::store(s1_lanes() + i * W, s1);
       lanes::store(s2_lanes() + i * W, s2);
+      return s1;
+    };
+    const index_t whole = n - n % W;
+    for (index_t i = n - 1; i >= whole; --i) lanes::store(s1_lanes() + i * W, back(i));
+    for (index_t first = whole - W; first >= 0; first -= W) {
+      V s1[W];
+#pragma GCC unroll 64
+      for (int m = W - 1; m >= 0; --m) s1[m] = back(first + m);
+      lanes::store(s1_sums + first, lanes::sum_each(s1));
     }
     return c;
   }

@@ -127,7 +127,7 @@ if ((profile)); then
   step profile "${limits[5]}" "$results/ncu.txt" ncu --clock-control none \
     --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
     --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
-    -k regex:'selective_scan_(forward|forward_warp|backward|step)_kernel|merge_(scores|plan|inverse_norms)_kernel' --launch-count 10 \
+    -k regex:'selective_scan_(forward|forward_rows|backward|step)_kernel|merge_(scores|plan|inverse_norms)_kernel' --launch-count 10 \
     "$cuda_bench" --benchmark_min_time=0.000001 \
     --benchmark_filter='selective_scan_forward/batch:1/|selective_scan_backward/batch:1/|selective_state_update|rescan_tome_plan_merge/shape:1'
 fi

@@ -263,6 +263,21 @@ TEST_CASE("cuda: selective scan rejects non-finite A, bad sequence offsets and h
     INFO(message);
     CHECK(message.find("out.data() is host memory") != std::string::npos);
   }
+  {  // the states-across-lanes launcher, called directly with more states than lanes a row
+    auto wide = c;
+    wide.state = 8;
+    const auto wide_in = random_selective_scan_inputs(wide);
+    selective_scan_device_case<harness, float> device(wide, wide_in, false);
+    auto out = harness::allocate<float>(wide_in.u.size());
+    const auto params = cuda_detail::make_params(detail::in_scan_order(device.arguments()));
+    const auto message = message_of([&] {
+      cuda_detail::launch_state_lanes_selective_scan_forward<float, 4>(
+          params, device.template sequence_view<float>(out.data()), false, strided_view<float, 3>{},
+          strided_view<float, 4>{}, nullptr, "launch_state_lanes_selective_scan_forward");
+    });
+    INFO(message);
+    CHECK(message.find("8 states do not fit 4 lanes a row") != std::string::npos);
+  }
 }
 
 TEST_CASE("cuda: selective scan on a non-default stream matches the default stream") {

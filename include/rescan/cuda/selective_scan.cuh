@@ -4,11 +4,11 @@
 // Each call: checks that every given view is device (or managed) memory; validates on the host that
 // A is finite and that packed-sequence offsets run sorted from 0 to L (one small copy and one
 // stream synchronization); then queues on backend.stream
-//   forward:  N <= 16 and L <= 256: selective_scan_forward_state_lanes_kernel, 4 to 16 lanes a
-//             (batch, channel) row, one a state, each walking the row's positions in order, B and C
-//             staged in shared memory (cuda/warp/warp_state_lanes_selective_scan.cuh); other rows:
-//             selective_scan_forward_warp_kernel, a block per forward_warps rows, one warp a row
-//             (cuda/warp/warp_selective_scan.cuh says how a warp scans its row); with packed
+//   forward:  selective_scan_forward_rows_kernel: N <= 16 and L <= 256, 4 to 16 lanes a (batch,
+//             channel) row, one a state, each walking the row's positions in order, B and C staged
+//             in shared memory (cuda/warp/warp_state_lanes_selective_scan.cuh); other rows, a block
+//             per forward_warps rows, one warp a row (cuda/warp/warp_selective_scan.cuh says how a
+//             warp scans its row); with packed
 //             sequences selective_scan_forward_kernel, one block per row
 //             (cuda/block/block_selective_scan.cuh); sequences of
 //             length 1 (the decoding step) take selective_scan_step_kernel, a block per tile of
@@ -116,6 +116,19 @@ void launch_selective_scan_forward(const ss_params<T>& p, const strided_view<T, 
   check_launch(function, "selective_scan_forward_kernel");
 }
 
+// Rows without packed sequences through Scan (a block per Scan::rows_per_block rows).
+template <class Scan, class T = typename Scan::value_type>
+void launch_forward_rows(const ss_params<T>& p, const strided_view<T, 3>& out, bool accumulate_output,
+                         const strided_view<T, 3>& last_state, const strided_view<T, 4>& checkpoints,
+                         cudaStream_t stream, const char* function) {
+  const index_t rows = p.batch * p.dim;
+  if (rows == 0) return;
+  selective_scan_forward_rows_kernel<Scan><<<grid_for_items(ceil_div(rows, index_t(Scan::rows_per_block))),
+                                             Scan::threads, 0, stream>>>(p, out, accumulate_output, last_state,
+                                                                         checkpoints);
+  check_launch(function, "selective_scan_forward_rows_kernel");
+}
+
 // Rows without packed sequences: one warp per row, forward_warps rows a block, Items positions a
 // lane (the benchmarks call this directly to compare the choices).
 template <class T, int Items>
@@ -123,13 +136,8 @@ void launch_warp_selective_scan_forward_items(const ss_params<T>& p, const strid
                                               bool accumulate_output, const strided_view<T, 3>& last_state,
                                               const strided_view<T, 4>& checkpoints, cudaStream_t stream,
                                               const char* function) {
-  constexpr int warps = selective_scan_tuning::forward_warps;
-  const index_t rows = p.batch * p.dim;
-  if (rows == 0) return;
-  selective_scan_forward_warp_kernel<T, Items, warps>
-      <<<grid_for_items(ceil_div(rows, warps)), warps * 32, 0, stream>>>(p, out, accumulate_output, last_state,
-                                                                          checkpoints);
-  check_launch(function, "selective_scan_forward_warp_kernel");
+  launch_forward_rows<warp_selective_scan<T, Items, selective_scan_tuning::forward_warps>>(
+      p, out, accumulate_output, last_state, checkpoints, stream, function);
 }
 
 // Rows without packed sequences, N <= Lanes (the library: also L <= 256): Lanes lanes a row, one a
@@ -139,17 +147,11 @@ void launch_state_lanes_selective_scan_forward(const ss_params<T>& p, const stri
                                                bool accumulate_output, const strided_view<T, 3>& last_state,
                                                const strided_view<T, 4>& checkpoints, cudaStream_t stream,
                                                const char* function) {
-  constexpr int warps = selective_scan_tuning::forward_warps;
-  using scan = warp_state_lanes_selective_scan<T, Lanes, warps>;
   if (p.state > Lanes) {  // (the kernel would stage past its buffers and drop states)
     detail::raise<error>(function, ": ", p.state, " states do not fit ", Lanes, " lanes a row");
   }
-  const index_t rows = p.batch * p.dim;
-  if (rows == 0) return;
-  selective_scan_forward_state_lanes_kernel<T, Lanes, warps>
-      <<<grid_for_items(ceil_div(rows, index_t(scan::rows_per_block))), scan::threads, 0, stream>>>(
-          p, out, accumulate_output, last_state, checkpoints);
-  check_launch(function, "selective_scan_forward_state_lanes_kernel");
+  launch_forward_rows<warp_state_lanes_selective_scan<T, Lanes, selective_scan_tuning::forward_warps>>(
+      p, out, accumulate_output, last_state, checkpoints, stream, function);
 }
 
 // The same with the items the tuning picks for L.

@@ -99,13 +99,28 @@ __device__ ss_row_matrix<T> ss_row_of(const ss_input_matrix<T>& m, index_t b, in
   return {m.constant.data() + d * m.constant.stride(0), m.constant.stride(1), index_t(0)};
 }
 
-// Whether the rows from (first_b, first_d) to (last_b, last_d) all read the same rows of B or C,
-// and it varies along L: one batch item and group (every channel of Mamba's B and C). A block
-// running such rows can stage that matrix once for all of them.
+// B and C as a block running rows first_row .. first_row + count - 1 (those below batch * dim)
+// stages them: a matrix is staged when it varies along L and every row of the block reads the same
+// rows of it (one batch item and group: every channel of Mamba's B and C), once for all of them; C
+// only with an output. B and C are the first row's, which the staged copies read.
 template <class T>
-__device__ bool ss_rows_share(const ss_input_matrix<T>& m, index_t first_b, index_t first_d, index_t last_b,
-                              index_t last_d) {
-  return m.is_variable && first_b == last_b && m.group_of(first_d) == m.group_of(last_d);
+struct ss_block_inputs {
+  bool stage_B, stage_C;
+  ss_row_matrix<T> B, C;
+};
+
+template <class T>
+__device__ ss_block_inputs<T> ss_block_inputs_of(const ss_params<T>& p, index_t first_row, index_t count,
+                                                 bool write_out) {
+  const index_t rows = p.batch * p.dim;
+  const index_t last_row = (first_row + count < rows ? first_row + count : rows) - 1;
+  const index_t first_b = first_row / p.dim, first_d = first_row % p.dim;
+  const index_t last_b = last_row / p.dim, last_d = last_row % p.dim;
+  const auto shared_by_block = [&](const ss_input_matrix<T>& m) {
+    return m.is_variable && first_b == last_b && m.group_of(first_d) == m.group_of(last_d);
+  };
+  return {shared_by_block(p.B), write_out && shared_by_block(p.C), ss_row_of(p.B, first_b, first_d),
+          ss_row_of(p.C, first_b, first_d)};
 }
 
 }  // namespace rescan::cuda_detail

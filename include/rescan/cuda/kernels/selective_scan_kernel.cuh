@@ -1,9 +1,10 @@
 // Kernels of the selective scan:
-//   selective_scan_forward_state_lanes_kernel   rows without packed sequences, N <= 16, L <= 256:
-//                                   a block per Warps * 32 / Lanes rows, Lanes lanes a row (one a
-//                                   state), warp_state_lanes_selective_scan::forward_rows;
-//   selective_scan_forward_warp_kernel   the other rows without packed sequences: a block per
-//                                   Warps rows, one warp a row, warp_selective_scan::forward_rows;
+//   selective_scan_forward_rows_kernel<Scan>   rows without packed sequences: a block per
+//                                   Scan::rows_per_block rows (rows looped over when the grid is
+//                                   capped), Scan::forward_rows; Scan is
+//                                   warp_state_lanes_selective_scan (N <= 16, L <= 256: Lanes
+//                                   lanes a row, one a state) or warp_selective_scan (the other
+//                                   rows: one warp a row);
 //   selective_scan_forward_kernel   rows with packed sequences: one block per (batch, channel) row
 //                                   (rows looped over when the grid is capped),
 //                                   block_selective_scan::forward_row;
@@ -43,28 +44,15 @@ __global__ void __launch_bounds__(Threads)
   }
 }
 
-template <class T, int Items, int Warps>
-__global__ void __launch_bounds__(Warps * 32, selective_scan_tuning::forward_min_blocks<T>)
-    selective_scan_forward_warp_kernel(ss_params<T> p, strided_view<T, 3> out, bool accumulate_output,
+template <class Scan, class T = typename Scan::value_type>
+__global__ void __launch_bounds__(Scan::threads, Scan::min_blocks)
+    selective_scan_forward_rows_kernel(ss_params<T> p, strided_view<T, 3> out, bool accumulate_output,
                                        strided_view<T, 3> last_state, strided_view<T, 4> checkpoints) {
-  using scan = warp_selective_scan<T, Items, Warps>;
-  __shared__ typename scan::storage shared;
+  __shared__ typename Scan::storage shared;
   const index_t rows = p.batch * p.dim;
-  for (index_t first_row = index_t(blockIdx.x) * Warps; first_row < rows; first_row += index_t(gridDim.x) * Warps) {
-    scan::forward_rows(shared, p, first_row, out, accumulate_output, last_state, checkpoints);
-  }
-}
-
-template <class T, int Lanes, int Warps>
-__global__ void __launch_bounds__(Warps * 32, selective_scan_tuning::state_lanes_min_blocks<T>)
-    selective_scan_forward_state_lanes_kernel(ss_params<T> p, strided_view<T, 3> out, bool accumulate_output,
-                                              strided_view<T, 3> last_state, strided_view<T, 4> checkpoints) {
-  using scan = warp_state_lanes_selective_scan<T, Lanes, Warps>;
-  __shared__ typename scan::storage shared;
-  const index_t rows = p.batch * p.dim;
-  for (index_t first_row = index_t(blockIdx.x) * scan::rows_per_block; first_row < rows;
-       first_row += index_t(gridDim.x) * scan::rows_per_block) {
-    scan::forward_rows(shared, p, first_row, out, accumulate_output, last_state, checkpoints);
+  for (index_t first_row = index_t(blockIdx.x) * Scan::rows_per_block; first_row < rows;
+       first_row += index_t(gridDim.x) * Scan::rows_per_block) {
+    Scan::forward_rows(shared, p, first_row, out, accumulate_output, last_state, checkpoints);
   }
 }
 

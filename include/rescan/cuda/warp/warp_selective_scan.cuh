@@ -42,8 +42,11 @@ namespace rescan::cuda_detail {
 
 template <class T, int Items, int Warps>
 struct warp_selective_scan {
+  using value_type = T;
   static constexpr int lanes = 32;
   static constexpr int threads = Warps * lanes;
+  static constexpr int rows_per_block = Warps;
+  static constexpr int min_blocks = selective_scan_tuning::forward_min_blocks<T>;  // a multiprocessor
   using stage_type = block_selective_scan_stage<T, Items>;
   static constexpr index_t tile = stage_type::tile;
   static constexpr index_t interval = selective_scan_tuning::tile;
@@ -81,13 +84,8 @@ struct warp_selective_scan {
     const bool write_out = out.data() != nullptr && !out.empty();
     T(&carry)[2][selective_scan_max_state] = shared.carry[warp];
 
-    // B (C) is staged when it varies along L and every row of the block reads the same rows of it.
-    const index_t last_row = (first_row + Warps < rows ? first_row + Warps : rows) - 1;
-    const index_t first_b = first_row / p.dim, first_d = first_row % p.dim;
-    const index_t last_b = last_row / p.dim, last_d = last_row % p.dim;
-    const bool stage_B = ss_rows_share(p.B, first_b, first_d, last_b, last_d);
-    const bool stage_C = write_out && ss_rows_share(p.C, first_b, first_d, last_b, last_d);
-    const ss_row_matrix<T> block_B = ss_row_of(p.B, first_b, first_d), block_C = ss_row_of(p.C, first_b, first_d);
+    const ss_block_inputs<T> block = ss_block_inputs_of(p, first_row, Warps, write_out);
+    const bool stage_B = block.stage_B, stage_C = block.stage_C;
 
     row_inputs in{};
     if (has_row) {
@@ -115,8 +113,8 @@ struct warp_selective_scan {
       const int states = states_in(chunk);
       const int valid = static_cast<int>(L - tile_begin < tile ? L - tile_begin : tile);
       const int thread = static_cast<int>(threadIdx.x);
-      if (stage_B) stage_type::stage(shared.staged[buffer][0], block_B, n0, states, tile_begin, valid, thread, threads);
-      if (stage_C) stage_type::stage(shared.staged[buffer][1], block_C, n0, states, tile_begin, valid, thread, threads);
+      if (stage_B) stage_type::stage(shared.staged[buffer][0], block.B, n0, states, tile_begin, valid, thread, threads);
+      if (stage_C) stage_type::stage(shared.staged[buffer][1], block.C, n0, states, tile_begin, valid, thread, threads);
       async_copy_commit();
     };
     if (steps > 0) stage_step(0, 0, 0);

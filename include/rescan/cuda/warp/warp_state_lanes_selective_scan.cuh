@@ -43,10 +43,12 @@ namespace rescan::cuda_detail {
 template <class T, int Lanes, int Warps>
 struct warp_state_lanes_selective_scan {
   static_assert(Lanes == 4 || Lanes == 8 || Lanes == 16, "a row takes 4, 8 or 16 lanes");
+  using value_type = T;
   static constexpr int lanes = 32;
   static constexpr int rows_per_warp = lanes / Lanes;
   static constexpr int rows_per_block = rows_per_warp * Warps;
   static constexpr int threads = Warps * lanes;
+  static constexpr int min_blocks = selective_scan_tuning::state_lanes_min_blocks<T>;  // a multiprocessor
   static constexpr int chunk = Lanes;                      // positions between two sums over the states
   static constexpr int per_word = 16 / int(sizeof(T));     // elements in 16 bytes
   static constexpr int tile = 256 / int(sizeof(T));        // positions of B and C staged at a time
@@ -81,17 +83,12 @@ struct warp_state_lanes_selective_scan {
     const bool has_state = has_row && n < N;
     const bool write_out = out.data() != nullptr && !out.empty();
 
-    // B (C) is staged when it varies along L and every row of the block reads the same rows of it.
-    const index_t last_row = (first_row + rows_per_block < rows ? first_row + rows_per_block : rows) - 1;
-    const index_t first_b = first_row / p.dim, first_d = first_row % p.dim;
-    const index_t last_b = last_row / p.dim, last_d = last_row % p.dim;
-    const bool stage_B = ss_rows_share(p.B, first_b, first_d, last_b, last_d);
-    const bool stage_C = write_out && ss_rows_share(p.C, first_b, first_d, last_b, last_d);
-    const ss_row_matrix<T> block_B = ss_row_of(p.B, first_b, first_d), block_C = ss_row_of(p.C, first_b, first_d);
+    const ss_block_inputs<T> block = ss_block_inputs_of(p, first_row, rows_per_block, write_out);
+    const bool stage_B = block.stage_B, stage_C = block.stage_C;
     const auto stage_tile = [&](index_t tile_begin, int buffer) {
       const int thread = static_cast<int>(threadIdx.x);
-      if (stage_B) stage(shared.staged[buffer][0], block_B, N, tile_begin, L, thread);
-      if (stage_C) stage(shared.staged[buffer][1], block_C, N, tile_begin, L, thread);
+      if (stage_B) stage(shared.staged[buffer][0], block.B, N, tile_begin, L, thread);
+      if (stage_C) stage(shared.staged[buffer][1], block.C, N, tile_begin, L, thread);
       async_copy_commit();
     };
 

@@ -54,8 +54,8 @@ inline std::vector<selective_scan_case> selective_scan_tile_cases() {
   add(2, 6, 600, 16, 2);
   add(1, 8, 700, 16, 1).reverse = true;
   // The forward pass with the states across lanes (N <= 16, L <= 256) stages B and C for blocks of
-  // 8 (N > 8), 16 (N > 4) or 32 rows: Vim's 197 positions (3 in 4 of B's rows not 16-byte aligned), 8 states
-  // in 8 lanes, 3 states in 4 lanes.
+  // 8 (N > 8), 16 (N > 4) or 32 rows: Vim's 197 positions (3 in 4 of B's rows not 16-byte
+  // aligned), 8 states in 8 lanes, 3 states in 4 lanes.
   add(2, 8, 197, 16, 1);
   add(1, 16, 250, 8, 1);
   add(2, 32, 256, 3, 1);

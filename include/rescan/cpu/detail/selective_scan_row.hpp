@@ -14,7 +14,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
-#include <utility>
 
 #include "rescan/cpu/detail/simd_math.hpp"
 #include "rescan/scan/selective_scan_dispatch.hpp"

@@ -78,6 +78,14 @@ void check_math(T relative) {
                    [](T x) { return x > T(20) ? x : std::log1p(std::exp(x)); }, T(4) * relative, tiny);
   check_against<T>(sweep<T>(T(-60), T(60), 100000), [](const V& x) { return detail::vector_sigmoid<T>(x); },
                    [](T x) { return T(1) / (T(1) + std::exp(-x)); }, T(4) * relative, tiny);
+  // The derivative the softplus gives with it: sigmoid(x), and 1 above 20 where softplus is x.
+  check_against<T>(sweep<T>(T(-60), T(60), 100000),
+                   [](const V& x) {
+                     V slope;
+                     detail::vector_softplus<T>(x, &slope);
+                     return slope;
+                   },
+                   [](T x) { return x > T(20) ? T(1) : T(1) / (T(1) + std::exp(-x)); }, T(4) * relative, tiny);
 }
 
 }  // namespace

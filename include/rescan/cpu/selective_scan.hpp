@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <numeric>
 #include <utility>
 #include <vector>
@@ -368,8 +369,13 @@ struct selective_scan_kernels<cpu_t> {
     const bool variable_dC = gradients.dC.given() && in.C.is_variable();
     const selective_scan_slabs slabs(batch, dim, packing.B_groups, packing.C_groups);
     const index_t units = batch * slabs.per_batch;
-    const index_t parameter_size = 3 * Np + 2;
-    std::vector<T> parameters(std::size_t(batch * dim * parameter_size), T(0));
+    selective_scan_parameter_layout layout;
+    layout.Np = Np;
+    layout.constant_B = gradients.dB.given() && !in.B.is_variable();
+    layout.constant_C = gradients.dC.given() && !in.C.is_variable();
+    const index_t parameter_size = layout.size();
+    // Not zeroed: every row writes its whole slot.
+    const std::unique_ptr<T[]> parameters(new T[std::size_t(batch * dim * parameter_size)]);
     std::vector<T> slab_dB(variable_dB ? std::size_t(units * L * Np) : 0);
     std::vector<T> slab_dC(variable_dC ? std::size_t(units * L * Np) : 0);
 
@@ -395,9 +401,8 @@ struct selective_scan_kernels<cpu_t> {
           g.accumulate = gradients.accumulate;
           g.dB = variable_dB ? slab_dB.data() + unit * L * Np : nullptr;
           g.dC = variable_dC ? slab_dC.data() + unit * L * Np : nullptr;
-          g.constant_B = gradients.dB.given() && !in.B.is_variable();
-          g.constant_C = gradients.dC.given() && !in.C.is_variable();
-          g.parameters = parameters.data() + (b * dim + d) * parameter_size;
+          g.layout = layout;
+          g.parameters = parameters.get() + (b * dim + d) * parameter_size;
           g.dlast_state = dlast_state;
           g.dh0 = gradients.dh0;
           kernel{row, scratch.of(thread)}.backward(dout[b][d], g, restore_of(b, d));
@@ -414,14 +419,14 @@ struct selective_scan_kernels<cpu_t> {
       };
       const bool acc = gradients.accumulate;
       for (index_t n = 0; n < N; ++n) {
-        if (gradients.dA.data() != nullptr) write_gradient(gradients.dA(d, n), total(n), acc);
-        if (gradients.dB.given() && !in.B.is_variable()) write_gradient(gradients.dB.constant()(d, n), total(Np + n), acc);
-        if (gradients.dC.given() && !in.C.is_variable()) {
-          write_gradient(gradients.dC.constant()(d, n), total(2 * Np + n), acc);
-        }
+        if (gradients.dA.data() != nullptr) write_gradient(gradients.dA(d, n), total(layout.dA() + n), acc);
+        if (layout.constant_B) write_gradient(gradients.dB.constant()(d, n), total(layout.dB() + n), acc);
+        if (layout.constant_C) write_gradient(gradients.dC.constant()(d, n), total(layout.dC() + n), acc);
       }
-      if (gradients.dD.data() != nullptr) write_gradient(gradients.dD(d), total(3 * Np), acc);
-      if (gradients.ddelta_bias.data() != nullptr) write_gradient(gradients.ddelta_bias(d), total(3 * Np + 1), acc);
+      if (gradients.dD.data() != nullptr) write_gradient(gradients.dD(d), total(layout.dD()), acc);
+      if (gradients.ddelta_bias.data() != nullptr) {
+        write_gradient(gradients.ddelta_bias(d), total(layout.ddelta_bias()), acc);
+      }
     });
     // Variable dB / dC: the slabs of each (batch row, group) summed in order.
     const auto sum_slabs = [&](const std::vector<T>& slab_sums, const selective_scan_tensor<T>& target) {

@@ -72,6 +72,21 @@ struct selective_scan_row {
   strided_view<const T, 3> h0;  // (states, dim, N) or absent
 };
 
+// Where a row's parameter gradients lie in its slot of the backward pass's per-row array:
+// dA (Np), dD, ddelta_bias, then dB (Np) and dC (Np) only where B / C are constant (a variable
+// B or C has its gradient summed per position instead).
+struct selective_scan_parameter_layout {
+  index_t Np = 0;
+  bool constant_B = false, constant_C = false;
+
+  index_t dA() const { return 0; }
+  index_t dD() const { return Np; }
+  index_t ddelta_bias() const { return Np + 1; }
+  index_t dB() const { return Np + 2; }
+  index_t dC() const { return dB() + (constant_B ? Np : 0); }
+  index_t size() const { return dC() + (constant_C ? Np : 0); }
+};
+
 // What the backward pass of one row writes (each pointer or view may be absent).
 template <class T>
 struct selective_scan_row_gradients {
@@ -79,8 +94,8 @@ struct selective_scan_row_gradients {
   bool accumulate = false;
   T* dB = nullptr;                     // (L, Np), added to: the partial sum of this row's slab
   T* dC = nullptr;
-  T* parameters = nullptr;             // [dA (Np), dB (Np), dC (Np), dD, ddelta_bias], written
-  bool constant_B = false, constant_C = false;
+  T* parameters = nullptr;             // the row's slot (layout), every entry written
+  selective_scan_parameter_layout layout;  // its constant_B / constant_C: dB / dC wanted and constant
   strided_view<const T, 3> dlast_state;  // (states, dim, N) or absent
   strided_view<T, 3> dh0;
 };
@@ -215,8 +230,13 @@ struct selective_scan_row_kernel {
     for (index_t i = 0; i < n; i += W) {
       const V raw = lanes::load(dt + i) + row.bias;
       if (row.softplus) {
-        lanes::store(dt + i, vector_softplus<T>(raw));
-        if constexpr (Slope) lanes::store(slope + i, raw > T(20) ? V{} + T(1) : vector_sigmoid<T>(raw));
+        if constexpr (Slope) {
+          V derivative;
+          lanes::store(dt + i, vector_softplus<T>(raw, &derivative));
+          lanes::store(slope + i, derivative);
+        } else {
+          lanes::store(dt + i, vector_softplus<T>(raw));
+        }
       } else {
         lanes::store(dt + i, raw);
         if constexpr (Slope) lanes::store(slope + i, V{} + T(1));
@@ -470,12 +490,12 @@ struct selective_scan_row_kernel {
     }
     if (g.parameters != nullptr) {
       for (int p = 0; p < P; ++p) {
-        lanes::store(g.parameters + p * W, dA[p]);
-        lanes::store(g.parameters + Np + p * W, dB[p]);
-        lanes::store(g.parameters + 2 * Np + p * W, dC[p]);
+        lanes::store(g.parameters + g.layout.dA() + p * W, dA[p]);
+        if (g.layout.constant_B) lanes::store(g.parameters + g.layout.dB() + p * W, dB[p]);
+        if (g.layout.constant_C) lanes::store(g.parameters + g.layout.dC() + p * W, dC[p]);
       }
-      g.parameters[3 * Np] = lanes::sum(dD);
-      g.parameters[3 * Np + 1] = lanes::sum(dbias);
+      g.parameters[g.layout.dD()] = lanes::sum(dD);
+      g.parameters[g.layout.ddelta_bias()] = lanes::sum(dbias);
     }
   }
 
@@ -497,11 +517,12 @@ struct selective_scan_row_kernel {
     s1 += c.dh * lanes::load(B);
     s2 += A * q;
     c.dA += step * q;
-    const V dB = c.dh * input, dC = grad_y * lanes::load(states_before() + at + padded());  // h_t
-    if (g.constant_B) c.dB += dB;
-    else if (dB_t) lanes::store(dB_t, lanes::load(dB_t) + dB);
-    if (g.constant_C) c.dC += dC;
-    else if (dC_t) lanes::store(dC_t, lanes::load(dC_t) + dC);
+    // dB += dh Δu and dC += dy h_t, each product written in the sum so that it becomes one FMA
+    const V h_t = lanes::load(states_before() + at + padded());
+    if (g.layout.constant_B) c.dB += c.dh * input;
+    else if (dB_t) lanes::store(dB_t, lanes::load(dB_t) + c.dh * input);
+    if (g.layout.constant_C) c.dC += grad_y * h_t;
+    else if (dC_t) lanes::store(dC_t, lanes::load(dC_t) + grad_y * h_t);
     c.dh *= decay;
   }
 

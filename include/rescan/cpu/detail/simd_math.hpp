@@ -408,11 +408,17 @@ V vector_log1p_unit(const V& w) {
   return upper ? log + T(0.6931471805599453) : log;
 }
 
-// Mamba's softplus: log(1 + exp(x)), and x itself above 20.
+// Mamba's softplus, log(1 + exp(x)) and x itself above 20, with its derivative, sigmoid(x) (1
+// above 20), from the one exp(-|x|) they share: sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) below.
 template <class T, class V>
-V vector_softplus(const V& x) {
+V vector_softplus(const V& x, V* slope = nullptr) {
   const V magnitude = x < T(0) ? -x : x;
-  const V smooth = (x > T(0) ? x : V{}) + vector_log1p_unit<T>(vector_exp<T>(-magnitude));
+  const V e = vector_exp<T>(-magnitude);
+  const V smooth = (x > T(0) ? x : V{}) + vector_log1p_unit<T>(e);
+  if (slope != nullptr) {
+    const V sigmoid = (x < T(0) ? e : V{} + T(1)) * vector_reciprocal<T>(T(1) + e);
+    *slope = x > T(20) ? V{} + T(1) : sigmoid;
+  }
   return x > T(20) ? x : smooth;
 }
 

@@ -428,19 +428,28 @@ struct selective_scan_kernels<cpu_t> {
         write_gradient(gradients.ddelta_bias(d), total(layout.ddelta_bias()), acc);
       }
     });
-    // Variable dB / dC: the slabs of each (batch row, group) summed in order.
+    // Variable dB / dC: the slabs of each (batch row, group) summed in order, a tile of positions
+    // at a time: each position's Np sums run along the state axis, contiguous in every slab (one
+    // state at a time over all positions read each slab's lines N times, 64 slabs a page apart).
     const auto sum_slabs = [&](const std::vector<T>& slab_sums, const selective_scan_tensor<T>& target) {
       const auto& view = target.variable();
       const index_t groups = view.extent(1), span = dim / groups;
-      parallel_for(team, batch * groups * N, [&](index_t item) {
-        const index_t b = item / (groups * N), g = (item / N) % groups, n = item % N;
+      constexpr index_t tile = 16;
+      const index_t tiles = (L + tile - 1) / tile;
+      parallel_for(team, batch * groups * tiles, [&](index_t item) {
+        const index_t b = item / (groups * tiles), g = (item / tiles) % groups;
+        const index_t t_first = item % tiles * tile, count = std::min(tile, L - t_first);
         const index_t first = slabs.first_slab_of(g * span), end = slabs.first_slab_of((g + 1) * span);
-        for (index_t t = 0; t < L; ++t) {
-          T sum = T(0);
-          for (index_t slab = first; slab < end; ++slab) {
-            sum += slab_sums[std::size_t(((b * slabs.per_batch + slab) * L + t) * Np + n)];
+        T sums[tile * selective_scan_max_state];  // (count, Np); Np <= selective_scan_max_state
+        std::fill(sums, sums + count * Np, T(0));
+        for (index_t slab = first; slab < end; ++slab) {
+          const T* rows = slab_sums.data() + ((b * slabs.per_batch + slab) * L + t_first) * Np;
+          for (index_t i = 0; i < count * Np; ++i) sums[i] += rows[i];
+        }
+        for (index_t n = 0; n < N; ++n) {
+          for (index_t i = 0; i < count; ++i) {
+            write_gradient(view(b, g, n, t_first + i), sums[i * Np + n], gradients.accumulate);
           }
-          write_gradient(view(b, g, n, t), sum, gradients.accumulate);
         }
       });
     };

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <utility>
@@ -364,6 +365,8 @@ struct selective_scan_kernels<cpu_t> {
       };
     };
 
+    // A wanted dB / dC is summed per position (variable B / C: slabs of channels, below) or per row
+    // (constant: a parameter slot).
     const auto& in = problem.in;
     const bool variable_dB = gradients.dB.given() && in.B.is_variable();
     const bool variable_dC = gradients.dC.given() && in.C.is_variable();
@@ -371,11 +374,15 @@ struct selective_scan_kernels<cpu_t> {
     const index_t units = batch * slabs.per_batch;
     selective_scan_parameter_layout layout;
     layout.Np = Np;
-    layout.constant_B = gradients.dB.given() && !in.B.is_variable();
-    layout.constant_C = gradients.dC.given() && !in.C.is_variable();
+    layout.constant_B = gradients.dB.given() && !variable_dB;
+    layout.constant_C = gradients.dC.given() && !variable_dC;
     const index_t parameter_size = layout.size();
-    // Not zeroed: every row writes its whole slot.
+    // Not zeroed: every row writes its whole slot. Debug builds fill it with NaN first, so that a
+    // slot entry a row failed to write shows in the gradients the tests compare.
     const std::unique_ptr<T[]> parameters(new T[std::size_t(batch * dim * parameter_size)]);
+#ifndef NDEBUG
+    std::fill(parameters.get(), parameters.get() + batch * dim * parameter_size, std::numeric_limits<T>::quiet_NaN());
+#endif
     std::vector<T> slab_dB(variable_dB ? std::size_t(units * L * Np) : 0);
     std::vector<T> slab_dC(variable_dC ? std::size_t(units * L * Np) : 0);
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -230,13 +231,9 @@ struct selective_scan_row_kernel {
     for (index_t i = 0; i < n; i += W) {
       const V raw = lanes::load(dt + i) + row.bias;
       if (row.softplus) {
-        if constexpr (Slope) {
-          V derivative;
-          lanes::store(dt + i, vector_softplus<T>(raw, &derivative));
-          lanes::store(slope + i, derivative);
-        } else {
-          lanes::store(dt + i, vector_softplus<T>(raw));
-        }
+        V derivative;
+        lanes::store(dt + i, vector_softplus<T>(raw, Slope ? &derivative : nullptr));
+        if constexpr (Slope) lanes::store(slope + i, derivative);
       } else {
         lanes::store(dt + i, raw);
         if constexpr (Slope) lanes::store(slope + i, V{} + T(1));
@@ -489,6 +486,7 @@ struct selective_scan_row_kernel {
       if (g.dh0.data() != nullptr) store_state(g.dh0, s, dh, g.accumulate);
     }
     if (g.parameters != nullptr) {
+      assert(g.layout.Np == Np && "selective_scan_parameter_layout: the row's padded state count");
       for (int p = 0; p < P; ++p) {
         lanes::store(g.parameters + g.layout.dA() + p * W, dA[p]);
         if (g.layout.constant_B) lanes::store(g.parameters + g.layout.dB() + p * W, dB[p]);
@@ -517,7 +515,8 @@ struct selective_scan_row_kernel {
     s1 += c.dh * lanes::load(B);
     s2 += A * q;
     c.dA += step * q;
-    // dB += dh Δu and dC += dy h_t, each product written in the sum so that it becomes one FMA
+    // dB += dh Δu and dC += dy h_t, each product written in the sum so that it contracts to one FMA
+    // (where the compiler contracts: GCC in its default GNU mode, Clang within an expression)
     const V h_t = lanes::load(states_before() + at + padded());
     if (g.layout.constant_B) c.dB += c.dh * input;
     else if (dB_t) lanes::store(dB_t, lanes::load(dB_t) + c.dh * input);

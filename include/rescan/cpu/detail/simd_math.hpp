@@ -408,8 +408,9 @@ V vector_log1p_unit(const V& w) {
   return upper ? log + T(0.6931471805599453) : log;
 }
 
-// Mamba's softplus, log(1 + exp(x)) and x itself above 20, with its derivative, sigmoid(x) (1
-// above 20), from the one exp(-|x|) they share: sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) below.
+// Mamba's softplus, log(1 + exp(x)) and x itself above 20, and, where slope is given, its
+// derivative sigmoid(x) (1 above 20), from the one e = exp(-|x|) they share: sigmoid(x) is
+// 1 / (1 + e) for x >= 0 and e / (1 + e) below.
 template <class T, class V>
 V vector_softplus(const V& x, V* slope = nullptr) {
   const V magnitude = x < T(0) ? -x : x;

@@ -9,7 +9,7 @@
 #              repository root; DIST_DIR is replaced: it must be
 #              absent, empty or an earlier DIST_DIR)
 set -euo pipefail
-targets=(rescan_cuda_tests rescan_cuda_bench)
+targets=(rescan_cuda_tests rescan_cuda_tests_small_limits rescan_cuda_bench)
 folders=()
 for argument in "$@"; do
   case $argument in
@@ -32,7 +32,7 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DRESCAN_ENABLE_CUDA=ON -DCMAK
 cmake --build "$build" -j "${RESCAN_JOBS:-$(nproc)}" --target "${targets[@]}"
 
 rm -rf "$dist" && mkdir -p "$dist/lib"
-cp "$build/test/rescan_cuda_tests" "$build/bench/rescan_cuda_bench" "$dist/"
+cp "$build/test/rescan_cuda_tests" "$build/test/rescan_cuda_tests_small_limits" "$build/bench/rescan_cuda_bench" "$dist/"
 [[ " ${targets[*]} " == *" rescan_tests "* ]] && cp "$build/test/rescan_tests" "$dist/"
 # Google Benchmark, the CUDA runtime and OpenMP's runtime as linked here (-L: the files, not links).
 for program in "$dist"/rescan_*; do

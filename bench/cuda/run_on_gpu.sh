@@ -2,9 +2,12 @@
 # Proves the CUDA backend on a machine with an NVIDIA GPU, in one go:
 #   1. the machine: GPU, driver, CUDA, compilers (env.txt)
 #   2. build (skipped with --prebuilt): the cuda preset for sm_90, tests and benchmarks only
-#   3. every test: the CPU suite and the GPU suite (doctest), side by side (cpu_tests.txt, gpu_tests.txt)
-#   4. compute-sanitizer memcheck and racecheck over the GPU suite, each test case in its own
-#      process, several at a time (memcheck/, racecheck/: one file per case and summary.txt)
+#   3. every test: the CPU suite and the GPU suite (doctest), side by side (cpu_tests.txt, gpu_tests.txt),
+#      and the GPU suite built with small grid and sort-batch limits (gpu_tests_small_limits.txt)
+#   4. compute-sanitizer memcheck and racecheck over the GPU suite with the small limits (the cases
+#      built on the limits then finish under the sanitizers; the kernels are the same code), each
+#      test case in its own process, several at a time (memcheck/, racecheck/: one file per case
+#      and summary.txt)
 #   5. with --profile: Nsight Compute's view of the selective scan, decoding step and token-merging
 #      kernels (ncu.txt)
 #   6. the CUDA benchmarks, alone on the GPU, JSON out (cuda_bench.json)
@@ -15,7 +18,7 @@
 #
 # usage: bash bench/cuda/run_on_gpu.sh RESULTS_DIR [--prebuilt DIR] [--quick] [--profile] [--no-sanitizers]
 #                                       [--cases LIST] [--case-limit S]
-#   --prebuilt DIR  take rescan_tests, rescan_cuda_tests and rescan_cuda_bench from DIR (built for
+#   --prebuilt DIR  take rescan_tests, rescan_cuda_tests(_small_limits) and rescan_cuda_bench from DIR (built for
 #                   this machine's architecture elsewhere; DIR/lib is added to the library path)
 #                   instead of configuring and building here
 #   --quick         shorter benchmark runs (no repetitions) and tighter time limits per step, for a
@@ -97,18 +100,24 @@ if [[ -n $prebuilt ]]; then
   bin=$prebuilt
   export LD_LIBRARY_PATH="$bin/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   cpu_tests=$bin/rescan_tests cuda_tests=$bin/rescan_cuda_tests cuda_bench=$bin/rescan_cuda_bench
+  small_tests=$bin/rescan_cuda_tests_small_limits
 else
   build=build/cuda
   step build 900 "$results/build.txt" bash -c "cmake --preset cuda -DRESCAN_BUILD_EXAMPLES=OFF -DRESCAN_NATIVE=OFF &&
-    cmake --build $build -j $(nproc) --target rescan_tests rescan_cuda_tests rescan_cuda_bench"
+    cmake --build $build -j $(nproc) --target rescan_tests rescan_cuda_tests rescan_cuda_tests_small_limits rescan_cuda_bench"
   cpu_tests=$build/test/rescan_tests cuda_tests=$build/test/rescan_cuda_tests cuda_bench=$build/bench/rescan_cuda_bench
+  small_tests=$build/test/rescan_cuda_tests_small_limits
 fi
+# (a --prebuilt folder from before the small-limits build: the sanitizers take the suite itself)
+[[ -x $small_tests ]] || small_tests=$cuda_tests
 
 # 3 and 4: tests and sanitizers, two at a time (the CPU suite does not touch the GPU).
 step_in_background() { step "$@" & }
 # (a --prebuilt folder without rescan_tests skips the CPU suite: a rerun after GPU-only changes)
 [[ -x $cpu_tests ]] && step_in_background cpu_tests "${limits[0]}" "$results/cpu_tests.txt" "$cpu_tests"
 step gpu_tests "${limits[0]}" "$results/gpu_tests.txt" "$cuda_tests"
+[[ $small_tests != "$cuda_tests" ]] &&
+  step gpu_tests_small_limits "${limits[0]}" "$results/gpu_tests_small_limits.txt" "$small_tests"
 wait
 if ((sanitizers)); then
   # memcheck and racecheck side by side, each on half the cores, one process per test case; no case
@@ -116,9 +125,9 @@ if ((sanitizers)); then
   half=$(((jobs + 1) / 2))
   export SANITIZE_DEADLINE=$(($(date +%s) + limits[1] - 15))
   step_in_background memcheck "${limits[1]}" "$results/memcheck.txt" bash bench/cuda/sanitize_each_test.sh \
-    memcheck "$cuda_tests" "${limits[2]}" "$half" "$results/memcheck" "$cases"
+    memcheck "$small_tests" "${limits[2]}" "$half" "$results/memcheck" "$cases"
   step racecheck "${limits[1]}" "$results/racecheck.txt" bash bench/cuda/sanitize_each_test.sh \
-    racecheck "$cuda_tests" "${limits[2]}" "$half" "$results/racecheck" "$cases"
+    racecheck "$small_tests" "${limits[2]}" "$half" "$results/racecheck" "$cases"
   wait
   pkill -f compute-sanitizer && sleep 2 && say "stopped sanitizer processes left running"
 fi
@@ -148,7 +157,7 @@ step torch_compare "${limits[4]}" "$results/torch_compare.txt" python3 bench/cud
 # Steps run in the background set their outcome in a subshell, so the summary reads the log.
 say "summary"
 failed=0
-for name in build cpu_tests gpu_tests memcheck racecheck profile cuda_bench torch_compare; do
+for name in build cpu_tests gpu_tests gpu_tests_small_limits memcheck racecheck profile cuda_bench torch_compare; do
   line=$(grep "end $name:" "$log" | tail -n 1)
   [[ -z $line ]] && continue
   echo "  ${line#*] }" | tee -a "$log"

@@ -42,9 +42,18 @@ inline constexpr int top_k_threads = 128;
 inline constexpr int top_k_small_items = 4;    // block sort of rows up to 512 elements
 inline constexpr int top_k_large_items = 16;   // block sort of rows up to 2048 elements
 // Longer rows: cub::DeviceSegmentedSort over batches of rows holding at most this many elements.
-inline constexpr index_t top_k_batch_elements = index_t(1) << 25;
+// (RESCAN_CUDA_TOP_K_BATCH_ELEMENTS and RESCAN_CUDA_MAX_GRID_BLOCKS below lower these limits for a
+// build of the GPU tests that reaches what lies past them with small inputs: the sanitizers, which
+// slow kernels down 10-100x, run that build; test/CMakeLists.txt.)
+#ifndef RESCAN_CUDA_TOP_K_BATCH_ELEMENTS
+#define RESCAN_CUDA_TOP_K_BATCH_ELEMENTS (index_t(1) << 25)
+#endif
+inline constexpr index_t top_k_batch_elements = RESCAN_CUDA_TOP_K_BATCH_ELEMENTS;
 
 // Grids never exceed this many blocks; kernels loop over the remaining work (grid-stride).
-inline constexpr index_t max_grid_blocks = index_t(1) << 20;
+#ifndef RESCAN_CUDA_MAX_GRID_BLOCKS
+#define RESCAN_CUDA_MAX_GRID_BLOCKS (index_t(1) << 20)
+#endif
+inline constexpr index_t max_grid_blocks = RESCAN_CUDA_MAX_GRID_BLOCKS;
 
 }  // namespace rescan::cuda_detail::tuning

@@ -418,7 +418,6 @@ struct selective_scan_row_kernel {
   void backward(const strided_view<const T, 1>& dout, const selective_scan_row_gradients<T>& g,
                 const Restore& restore) const {
     const int P = vectors();
-    const index_t Np = padded();
     const bool has_z = row.z.data() != nullptr;
     V dA[max_P], dB[max_P], dC[max_P], dh[max_P], h[max_P];
     for (int p = 0; p < P; ++p) dA[p] = dB[p] = dC[p] = V{};
@@ -486,7 +485,7 @@ struct selective_scan_row_kernel {
       if (g.dh0.data() != nullptr) store_state(g.dh0, s, dh, g.accumulate);
     }
     if (g.parameters != nullptr) {
-      assert(g.layout.Np == Np && "selective_scan_parameter_layout: the row's padded state count");
+      assert(g.layout.Np == padded() && "selective_scan_parameter_layout: the row's padded state count");
       for (int p = 0; p < P; ++p) {
         lanes::store(g.parameters + g.layout.dA() + p * W, dA[p]);
         if (g.layout.constant_B) lanes::store(g.parameters + g.layout.dB() + p * W, dB[p]);

@@ -232,12 +232,16 @@ struct ss_params {
   }
 };
 
+// target = value, or += value when accumulating (every output and gradient of the kernels).
+template <class T>
+RESCAN_HOST_DEVICE void ss_store(T& target, T value, bool accumulate) {
+  target = accumulate ? target + value : value;
+}
 // view(i, j, k) = value, or += value when accumulating.
 template <class T>
 RESCAN_HOST_DEVICE void ss_write(const strided_view<T, 3>& view, index_t i, index_t j, index_t k, T value,
                                  bool accumulate) {
-  T& target = view(i, j, k);
-  target = accumulate ? target + value : value;
+  ss_store(view(i, j, k), value, accumulate);
 }
 
 // y as the output wants it: scaled, then gated by silu(z) where the call has a z (z, the position's

@@ -207,9 +207,7 @@ __global__ void selective_scan_sum_rows_kernel(const T* partial, index_t batch, 
   for (index_t e = blockIdx.x * index_t(blockDim.x) + threadIdx.x; e < count; e += index_t(gridDim.x) * blockDim.x) {
     T sum = T(0);
     for (index_t b = 0; b < batch; ++b) sum += partial[b * count + e];
-    const index_t d = e / width, w = e % width;
-    T& target = out(d, w);
-    target = accumulate ? target + sum : sum;
+    ss_store(out(e / width, e % width), sum, accumulate);
   }
 }
 
@@ -231,8 +229,7 @@ __global__ void selective_scan_sum_runs_kernel(const T* partial, ss_runs runs, i
     const index_t last = first + units_per_group * runs.runs_per_unit;
     T sum = T(0);
     for (index_t r = first; r < last; ++r) sum += partial[(r * state + n) * length + s];
-    T& target = out(b, group, n, s);
-    target = accumulate ? target + sum : sum;
+    ss_store(out(b, group, n, s), sum, accumulate);
   }
 }
 

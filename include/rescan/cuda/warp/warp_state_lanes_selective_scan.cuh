@@ -186,9 +186,7 @@ struct warp_state_lanes_selective_scan {
             T y = p.has_D() ? D * u : T(0);
 #pragma unroll
             for (int m = 0; m < Lanes; ++m) y += partial[m * partial_stride + n];
-            T& target = out_row.data[s * out_row.stride];
-            const T value = ss_scaled_and_gated(p, y, z);
-            target = accumulate_output ? target + value : value;
+            ss_store(out_row.data[s * out_row.stride], ss_scaled_and_gated(p, y, z), accumulate_output);
           }
         }
         __syncwarp();  // the group is done with this chunk's step and partial

@@ -26,6 +26,17 @@
 #define RESCAN_ALWAYS_INLINE
 #endif
 
+// RESCAN_UNROLL(n) before a loop: unroll it n times, where the compiler reads GCC's pragma (GCC and
+// Clang compiling C++). nvcc's front end, which also reads the host code of .cu files, does not know
+// the pragma and warns: there the loop is left as it is (the CPU kernels' speed is not at stake in
+// a .cu file).
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
+#define RESCAN_PRAGMA(text) _Pragma(#text)
+#define RESCAN_UNROLL(n) RESCAN_PRAGMA(GCC unroll n)
+#else
+#define RESCAN_UNROLL(n)
+#endif
+
 // Bounds checks on view element access: on in debug builds (no NDEBUG), or when the user
 // defines RESCAN_BOUNDS_CHECK=1. Device code never checks (no exceptions there).
 #if !defined(RESCAN_BOUNDS_CHECK)

@@ -297,7 +297,7 @@ struct selective_scan_row_kernel {
     index_t i = 0;
     for (; i + W <= n; i += W) {
       V outputs[W];
-#pragma GCC unroll 64
+      RESCAN_UNROLL(64)
       for (int m = 0; m < W; ++m) outputs[m] = advance(i + m);  // unrolled: outputs stays in registers
       lanes::store(y_block() + i, lanes::sum_each(outputs));
     }
@@ -545,7 +545,7 @@ struct selective_scan_row_kernel {
     for (index_t i = n - 1; i >= whole; --i) lanes::store(s1_lanes() + i * W, back(i));
     for (index_t first = whole - W; first >= 0; first -= W) {
       V s1[W];
-#pragma GCC unroll 64
+      RESCAN_UNROLL(64)
       for (int m = W - 1; m >= 0; --m) s1[m] = back(first + m);
       lanes::store(s1_sums + first, lanes::sum_each(s1));
     }

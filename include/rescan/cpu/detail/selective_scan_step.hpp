@@ -106,7 +106,7 @@ void selective_scan_single_position(const cpu_team& team, const selective_scan_p
         // The usual decoding layout with N = W: one vector a channel, updated in place. A loop of
         // its own (the general one below took 16-18 % longer), unrolled so that two channels'
         // chains are scheduled together; y = C h as the row kernel's one-vector recurrence has it.
-#pragma GCC unroll 2
+        RESCAN_UNROLL(2)
         for (index_t c = 0; c < count; ++c) {
           const index_t d = first + c;
           const selective_scan_step_row<T> row = row_of(b, d);
